@@ -4,6 +4,8 @@
  * the pure-JS cpu backend. TFJS_BACKEND=gpu|wasm|cpu forces one.
  */
 import * as tf from "@tensorflow/tfjs-core";
+// tfjs-core's Node bundle registers no gradients; the umbrella package registers them all.
+import "@tensorflow/tfjs";
 import { createRequire } from "node:module";
 import { dirname } from "node:path";
 

@@ -31,3 +31,8 @@ export function tokenizerMetadata(spec: TokenizerSpec): Record<string, GgufValue
   if (spec.chatTemplate) metadata["tokenizer.chat_template"] = gguf.string(spec.chatTemplate);
   return metadata;
 }
+
+/** Bytes each token decodes to: one per symbol of the byte alphabet, none for control tokens. */
+export function tokenByteLengths(spec: TokenizerSpec): number[] {
+  return spec.tokens.map((token, i) => (spec.tokenTypes[i] === TOKEN_TYPE.control ? 0 : [...token].length));
+}

@@ -6,7 +6,7 @@ import { gguf, TensorType, type GgufTensor, type GgufValue } from "../gguf/types
 import { writeGgufFile } from "../gguf/writer.ts";
 import { tokenizerMetadata, type TokenizerSpec } from "../tokenizer/gguf-tokenizer.ts";
 import { headDim, validateConfig, type LlamaConfig } from "./config.ts";
-import { namedTensors, PROJECTIONS, projectionShape, type LayerWeights, type LlamaWeights } from "./weights.ts";
+import { isProjection, namedTensors, PROJECTIONS, projectionShape, type LayerWeights, type LlamaWeights } from "./weights.ts";
 
 /** general.file_type values (llama_ftype) for the types we write. */
 const FILE_TYPE: Partial<Record<TensorType, number>> = {
@@ -41,10 +41,12 @@ export function llamaMetadata(config: LlamaConfig, name: string, matrixType: Ten
   };
 }
 
-/** Converts a tfjs tensor in our [out, in] layout to a GGUF tensor (shape [in, out]). */
+/** Converts a tfjs tensor to a GGUF tensor; [in, out] projections become W[out][in]. */
 export function toGgufTensor(name: string, tensor: tf.Tensor, type: TensorType): GgufTensor {
-  const values = tensor.dataSync() as Float32Array;
-  const shape = [...tensor.shape].reverse();
+  const stored = isProjection(name) ? tf.transpose(tensor) : tensor;
+  const values = stored.dataSync() as Float32Array;
+  const shape = [...stored.shape].reverse();
+  if (stored !== tensor) stored.dispose();
   const effectiveType = tensor.rank === 1 ? TensorType.F32 : type;
   return { name, shape, type: effectiveType, data: encodeTensor(effectiveType, values) };
 }
@@ -83,11 +85,25 @@ export function configFromGguf(file: GgufFile): LlamaConfig {
 function loadTensor(file: GgufFile, name: string, expectedShape: number[]): tf.Tensor {
   const info = file.tensors.get(name);
   if (!info) throw new GgufFormatError(file.path, "missing tensor", name);
-  const ggmlShape = [...expectedShape].reverse();
+  const projection = isProjection(name);
+  const storedShape = projection ? [...expectedShape].reverse() : expectedShape;
+  const ggmlShape = [...storedShape].reverse();
   if (info.shape.length !== ggmlShape.length || info.shape.some((d, i) => d !== ggmlShape[i])) {
     throw new GgufFormatError(file.path, `shape [${info.shape.join(", ")}] does not match the expected [${ggmlShape.join(", ")}]`, name);
   }
-  return tf.tensor(tensorValues(file, name), expectedShape);
+  const stored = tf.tensor(tensorValues(file, name), storedShape);
+  if (!projection) return stored;
+  const transposed = tf.transpose(stored);
+  stored.dispose();
+  return transposed;
+}
+
+/** Models without output.weight reuse the token embedding as the head. */
+function tiedOutput(file: GgufFile, config: LlamaConfig): tf.Tensor {
+  const table = loadTensor(file, "token_embd.weight", [config.vocabSize, config.dim]);
+  const head = tf.transpose(table);
+  table.dispose();
+  return head;
 }
 
 export interface LoadedModel {
@@ -113,8 +129,8 @@ export function readLlamaModel(path: string): LoadedModel {
     layers,
     output_norm: loadTensor(file, "output_norm.weight", [config.dim]) as tf.Tensor1D,
     output: (file.tensors.has("output.weight")
-      ? loadTensor(file, "output.weight", [config.vocabSize, config.dim])
-      : loadTensor(file, "token_embd.weight", [config.vocabSize, config.dim])) as tf.Tensor2D,
+      ? loadTensor(file, "output.weight", [config.dim, config.vocabSize])
+      : tiedOutput(file, config)) as tf.Tensor2D,
   };
   return { config, weights, file };
 }

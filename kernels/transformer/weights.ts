@@ -1,6 +1,8 @@
 /**
- * Model weights as tfjs tensors. Matrices are kept as ggml stores them: W[out][in]
- * (GGUF shape [in, out]), so a projection is x @ W^T and no transpose happens at I/O.
+ * Model weights as tfjs tensors. Projection matrices (and the output head) are kept as
+ * [in, out], so a projection is x @ W: the wasm backend's transposed matmuls are ~10x
+ * slower. GGUF stores them as W[out][in] (ggml shape [in, out]); I/O transposes. The
+ * token embedding is a lookup table [vocab, dim] in both.
  */
 import { tf } from "../tfjs/backend.ts";
 import { headDim, type LlamaConfig } from "./config.ts";
@@ -28,7 +30,7 @@ export interface LlamaWeights {
   output: tf.Tensor2D;
 }
 
-/** [out, in] shape of each projection. */
+/** [in, out] shape of each projection. */
 export function projectionShape(config: LlamaConfig, name: ProjectionName): [number, number] {
   const kvDim = headDim(config) * config.kvHeads;
   switch (name) {
@@ -37,12 +39,12 @@ export function projectionShape(config: LlamaConfig, name: ProjectionName): [num
       return [config.dim, config.dim];
     case "attn_k":
     case "attn_v":
-      return [kvDim, config.dim];
+      return [config.dim, kvDim];
     case "ffn_gate":
     case "ffn_up":
-      return [config.ffnDim, config.dim];
-    case "ffn_down":
       return [config.dim, config.ffnDim];
+    case "ffn_down":
+      return [config.ffnDim, config.dim];
   }
 }
 
@@ -73,7 +75,7 @@ export function initWeights(config: LlamaConfig, seed: number): LlamaWeights {
     token_embd: normal([config.vocabSize, config.dim], 0.02),
     layers,
     output_norm: tf.ones([config.dim]),
-    output: normal([config.vocabSize, config.dim], 0.02),
+    output: normal([config.dim, config.vocabSize], 0.02),
   };
 }
 
@@ -85,6 +87,11 @@ export function namedTensors(weights: LlamaWeights): [string, tf.Tensor][] {
   });
   named.push(["output_norm.weight", weights.output_norm], ["output.weight", weights.output]);
   return named;
+}
+
+/** Whether a named tensor is an [in, out] projection (transposed at GGUF I/O). */
+export function isProjection(name: string): boolean {
+  return name === "output.weight" || PROJECTIONS.some((p) => name.endsWith(`.${p}.weight`));
 }
 
 export function disposeWeights(weights: LlamaWeights): void {
