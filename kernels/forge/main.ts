@@ -36,11 +36,11 @@ const BASE: LlamaConfig = {
 const GROWTH = { layers: 14, ffnDim: 1024 };
 
 const stageA: Omit<TrainOptions, "seed"> = {
-  steps: Number(process.env.FORGE_STEPS_A ?? 1400), batchSize: 8, sequenceLength: SEQUENCE_LENGTH,
+  steps: Number(process.env.FORGE_STEPS_A ?? 1000), batchSize: 8, sequenceLength: SEQUENCE_LENGTH,
   learningRate: 2e-3, warmupSteps: 50, minLearningRateRatio: 0.1, clipNorm: 1,
 };
 const stageB: Omit<TrainOptions, "seed"> = {
-  steps: Number(process.env.FORGE_STEPS_B ?? 120), batchSize: 8, sequenceLength: SEQUENCE_LENGTH,
+  steps: Number(process.env.FORGE_STEPS_B ?? 80), batchSize: 8, sequenceLength: SEQUENCE_LENGTH,
   learningRate: 5e-4, warmupSteps: 10, minLearningRateRatio: 0.1, clipNorm: 1,
 };
 const VALIDATION_WINDOWS = 64;
