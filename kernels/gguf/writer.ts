@@ -29,7 +29,13 @@ class ByteSink {
     if (pad) this.push(new Uint8Array(pad));
   }
   concat(): Uint8Array {
-    return Buffer.concat(this.chunks);
+    const out = new Uint8Array(this.length);
+    let offset = 0;
+    for (const chunk of this.chunks) {
+      out.set(chunk, offset);
+      offset += chunk.byteLength;
+    }
+    return out;
   }
 }
 
