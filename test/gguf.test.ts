@@ -17,7 +17,7 @@ function tensor(name: string, shape: number[], type: TensorType, values: Float32
   return { name, shape, type, data: encodeTensor(type, values) };
 }
 
-function sampleFile(): { bytes: Uint8Array; values: Record<string, Float32Array> } {
+function sampleFile(): { bytes: Uint8Array; values: { a: Float32Array; b: Float32Array; c: Float32Array } } {
   const values = { a: gaussian(512), b: gaussian(64 * 8), c: gaussian(256 * 2, 0.1) };
   const bytes = encodeGguf(
     {

@@ -95,7 +95,7 @@ describe("tfjs llama transformer", () => {
     const logits = tf.reshape(probe, [2, 3, 7]) as tf.Tensor3D;
     const plain = (l: tf.Tensor): tf.Scalar => {
       const flat = tf.reshape(l, [6, 7]);
-      return tf.neg(tf.mean(tf.sum(tf.mul(tf.logSoftmax(flat), tf.oneHot(tf.reshape(targets, [6]), 7)), -1)));
+      return tf.neg(tf.mean(tf.sum(tf.mul(tf.logSoftmax(flat), tf.oneHot(tf.reshape(targets, [6]), 7)), -1))) as tf.Scalar;
     };
     close(crossEntropy(logits, targets), plain(logits));
     close(tf.grad((l: tf.Tensor) => crossEntropy(l as tf.Tensor3D, targets))(logits), tf.grad(plain)(logits));
