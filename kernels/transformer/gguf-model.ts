@@ -53,6 +53,9 @@ export function toGgufTensor(name: string, tensor: tf.Tensor, type: TensorType):
 
 export function writeLlamaModel(path: string, config: LlamaConfig, weights: LlamaWeights, tokenizer: TokenizerSpec, options: WriteModelOptions): void {
   validateConfig(config);
+  if (tokenizer.tokens.length !== config.vocabSize) {
+    throw new Error(`the tokenizer has ${tokenizer.tokens.length} tokens but the model's vocabulary is ${config.vocabSize}`);
+  }
   const matrixType = options.matrixType ?? TensorType.F32;
   const metadata = { ...llamaMetadata(config, options.name, matrixType), ...tokenizerMetadata(tokenizer), ...options.extraMetadata };
   const tensors = namedTensors(weights).map(([name, tensor]) => toGgufTensor(name, tensor, matrixType));

@@ -1,0 +1,100 @@
+/**
+ * Our dequantizers read K-quant and Q8_0 files the way llama.cpp does: a small model is
+ * written with a quantized tensor, node-llama-cpp evaluates it, and tfjs evaluates the
+ * weights as our reader decodes them. With only the token embedding quantized,
+ * llama.cpp dequantizes it exactly (a row lookup) and computes the rest in F32, so the
+ * two must agree tightly. With every matrix quantized, llama.cpp also quantizes the
+ * activations inside its matmuls, so the bound is looser, yet far below what a wrong
+ * block layout (scrambled weights) would give.
+ */
+import assert from "node:assert/strict";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { getLlama, type Llama } from "node-llama-cpp";
+import { TensorType } from "../kernels/gguf/types.ts";
+import { initBackend, tf } from "../kernels/tfjs/backend.ts";
+import { trainBpe } from "../kernels/tokenizer/bpe-trainer.ts";
+import type { LlamaConfig } from "../kernels/transformer/config.ts";
+import { forward } from "../kernels/transformer/forward.ts";
+import { llamaMetadata, readLlamaModel, toGgufTensor, writeLlamaModel } from "../kernels/transformer/gguf-model.ts";
+import { initWeights, namedTensors, type LlamaWeights } from "../kernels/transformer/weights.ts";
+import { writeGgufFile } from "../kernels/gguf/writer.ts";
+import { tokenizerMetadata } from "../kernels/tokenizer/gguf-tokenizer.ts";
+
+const text = "The whale, the ship and the sea; the captain and the crew of the Pequod sailed on. ".repeat(20);
+const tokenizer = trainBpe([text], 300);
+const config: LlamaConfig = { vocabSize: tokenizer.tokens.length, dim: 256, layers: 2, heads: 4, kvHeads: 2, ffnDim: 512, contextLength: 128, ropeBase: 10000, normEps: 1e-5 };
+
+let llama: Llama;
+before(async () => {
+  await initBackend();
+  llama = await getLlama({ gpu: false });
+});
+after(async () => {
+  await llama.dispose();
+});
+
+/** Weights several times the init scale, so the next-token distributions are far from flat. */
+function sharpWeights(): LlamaWeights {
+  const weights = initWeights(config, 21);
+  const scale = (t: tf.Tensor, f: number): tf.Tensor => tf.mul(t, f);
+  return {
+    token_embd: scale(weights.token_embd, 50) as tf.Tensor2D,
+    layers: weights.layers.map((l) => ({ ...l, attn_q: scale(l.attn_q, 4) as tf.Tensor2D, attn_k: scale(l.attn_k, 4) as tf.Tensor2D, ffn_down: scale(l.ffn_down, 8) as tf.Tensor2D })),
+    output_norm: weights.output_norm,
+    output: scale(weights.output, 10) as tf.Tensor2D,
+  };
+}
+
+async function compare(path: string): Promise<{ maxDiff: number; agreements: number; positions: number; spread: number }> {
+  const { weights } = readLlamaModel(path);
+  const model = await llama.loadModel({ modelPath: path });
+  const context = await model.createContext({ contextSize: 128, threads: 1 });
+  const tokens = model.tokenize(text, false).slice(0, 64);
+  const outputs = await context.getSequence().controlledEvaluate(
+    tokens.map((t) => [t, { generateNext: { probabilities: true, options: { temperature: 1, topK: 0, topP: 1, minP: 0 } } }]),
+  );
+  const logProbs = tf.tidy(() => tf.logSoftmax(forward(config, weights, tf.tensor2d([tokens.map(Number)], [1, tokens.length], "int32")).logits).dataSync());
+  let maxDiff = 0;
+  let agreements = 0;
+  let spread = 0;
+  tokens.forEach((_, i) => {
+    const row = logProbs.subarray(i * config.vocabSize, (i + 1) * config.vocabSize);
+    const probabilities = outputs[i]!.next.probabilities!;
+    for (const [token, p] of probabilities) if (p > 1e-6) maxDiff = Math.max(maxDiff, Math.abs(Math.log(p) - row[Number(token)]!));
+    let best = 0;
+    for (let x = 1; x < row.length; x++) if (row[x]! > row[best]!) best = x;
+    if (best === Number(probabilities.keys().next().value)) agreements++;
+    spread = Math.max(spread, Math.max(...row) - Math.min(...row));
+  });
+  await context.dispose();
+  await model.dispose();
+  return { maxDiff, agreements, positions: tokens.length, spread };
+}
+
+const TYPES = [TensorType.Q8_0, TensorType.Q6_K, TensorType.Q4_K, TensorType.BF16, TensorType.F16];
+
+describe("quantized GGUF tensors decode as llama.cpp decodes them", () => {
+  const dir = mkdtempSync(join(tmpdir(), "quantized-"));
+  for (const type of TYPES) {
+    it(`${TensorType[type]} token embedding: exact dequantization`, async () => {
+      const path = join(dir, `embedding-${TensorType[type]}.gguf`);
+      const tensors = namedTensors(sharpWeights()).map(([name, t]) => toGgufTensor(name, t, name === "token_embd.weight" ? type : TensorType.F32));
+      writeGgufFile(path, { ...llamaMetadata(config, "embedding", TensorType.F32), ...tokenizerMetadata(tokenizer) }, tensors);
+      const result = await compare(path);
+      assert.ok(result.spread > 5, `distributions are sharp enough to tell weights apart (log-prob spread ${result.spread})`);
+      assert.ok(result.maxDiff < 2e-3, `max |log p_llama - log p_tfjs| = ${result.maxDiff}`);
+      assert.equal(result.agreements, result.positions);
+    });
+    it(`${TensorType[type]} in every matrix: llama.cpp's quantized matmuls agree`, async () => {
+      const path = join(dir, `${TensorType[type]}.gguf`);
+      writeLlamaModel(path, config, sharpWeights(), tokenizer, { name: `quantized-${TensorType[type]}`, matrixType: type });
+      const result = await compare(path);
+      assert.ok(result.spread > 5, `log-prob spread ${result.spread}`);
+      assert.ok(result.maxDiff < 0.25, `max |log p_llama - log p_tfjs| = ${result.maxDiff}`);
+      assert.ok(result.agreements >= result.positions - 2, `argmax agreement ${result.agreements}/${result.positions}`);
+    });
+  }
+});
