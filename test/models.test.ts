@@ -1,0 +1,119 @@
+/**
+ * The committed demo models: files match the manifest, the manifest meets the issue's
+ * bar, llama.cpp (through node-llama-cpp) and our tfjs transformer compute the same
+ * distributions, and the tokenizer round-trips every corpus line.
+ */
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { getLlama, readGgufFileInfo, type Llama } from "node-llama-cpp";
+import { readGgufFile } from "../kernels/gguf/reader.ts";
+import { corpusLines, loadCorpus } from "../kernels/corpus.ts";
+import { initBackend, tf } from "../kernels/tfjs/backend.ts";
+import { loadVocabulary } from "../kernels/tokenizer/llama-tokenizer.ts";
+import { parameterCount } from "../kernels/transformer/config.ts";
+import { forward } from "../kernels/transformer/forward.ts";
+import { readLlamaModel } from "../kernels/transformer/gguf-model.ts";
+
+const MODELS = "models";
+const manifest = JSON.parse(readFileSync(join(MODELS, "manifest.json"), "utf8"));
+const FULL_DISTRIBUTION = { temperature: 1, topK: 0, topP: 1, minP: 0 };
+
+let llama: Llama;
+before(async () => {
+  await initBackend();
+  llama = await getLlama({ gpu: false });
+});
+after(async () => {
+  await llama.dispose();
+});
+
+describe("committed models", () => {
+  it("match the manifest byte for byte and fit the size budget", () => {
+    let total = 0;
+    for (const name of readdirSync(MODELS)) total += statSync(join(MODELS, name)).size;
+    assert.ok(total <= 40 * 1024 * 1024, `models/ holds ${total} bytes`);
+    for (const [name, { sha256 }] of Object.entries(manifest.files as Record<string, { sha256: string }>)) {
+      assert.equal(createHash("sha256").update(readFileSync(join(MODELS, name))).digest("hex"), sha256, name);
+    }
+  });
+
+  it("manifest figures meet the bar: target better than draft, aligned pair", () => {
+    for (const key of ["target", "draft"]) {
+      assert.equal(parameterCount(readLlamaModel(join(MODELS, manifest[key].file)).config), manifest[key].params);
+    }
+    assert.ok(manifest.target.valid_bits_per_byte < manifest.draft.valid_bits_per_byte);
+    assert.ok(manifest.pair.expected_acceptance >= 0.6, `expected acceptance ${manifest.pair.expected_acceptance}`);
+    assert.ok(manifest.pair.argmax_agreement > 0 && manifest.pair.argmax_agreement <= 1);
+    for (const key of ["seed", "tokens_seen", "wall_time_seconds", "stage_a", "stage_b"]) assert.ok(key in manifest.training, key);
+  });
+
+  for (const role of ["target", "draft"] as const) {
+    it(`${role}: tfjs and llama.cpp agree on every next-token distribution`, async () => {
+      const path = join(MODELS, manifest[role].file);
+      const { config, weights } = readLlamaModel(path);
+      const model = await llama.loadModel({ modelPath: path });
+      const context = await model.createContext({ contextSize: 256, threads: 1 });
+      const sequence = context.getSequence();
+      const texts = loadCorpus().validation.slice(0, 4).map((d) => d.text.slice(2000, 2600));
+      let positions = 0;
+      let agreements = 0;
+      let maxDiff = 0;
+      for (const text of texts) {
+        const tokens = model.tokenize(text, false).slice(0, 96);
+        await sequence.clearHistory();
+        const outputs = await sequence.controlledEvaluate(tokens.map((t) => [t, { generateNext: { probabilities: true, options: FULL_DISTRIBUTION } }]));
+        const logProbs = tf.tidy(() => tf.logSoftmax(forward(config, weights, tf.tensor2d([tokens.map(Number)], [1, tokens.length], "int32")).logits).dataSync());
+        tokens.forEach((_, i) => {
+          const probabilities = outputs[i]!.next.probabilities!;
+          assert.equal(probabilities.size, config.vocabSize, "the full distribution");
+          const row = logProbs.subarray(i * config.vocabSize, (i + 1) * config.vocabSize);
+          let ours = 0;
+          for (let x = 1; x < row.length; x++) if (row[x]! > row[ours]!) ours = x;
+          const theirs = Number(probabilities.keys().next().value);
+          if (ours === theirs) agreements++;
+          for (const [token, p] of probabilities) {
+            if (p > 1e-30) maxDiff = Math.max(maxDiff, Math.abs(Math.log(p) - row[Number(token)]!));
+          }
+          positions++;
+        });
+      }
+      await context.dispose();
+      await model.dispose();
+      assert.ok(positions >= 300, `${positions} positions compared`);
+      assert.ok(maxDiff <= 2e-2, `max |log p_llama - log p_tfjs| = ${maxDiff}`);
+      assert.ok(agreements / positions >= 0.99, `argmax agreement ${agreements}/${positions}`);
+    });
+  }
+
+  it("our bounds-checked GGUF reader and node-llama-cpp's parser read the same header", async () => {
+    for (const name of ["target.gguf", "draft.gguf"]) {
+      const ours = readGgufFile(join(MODELS, name));
+      const theirs = await readGgufFileInfo(join(MODELS, name), { logWarnings: false });
+      assert.equal(theirs.version, ours.version);
+      assert.equal(theirs.metadata.general.architecture, ours.metadata.get("general.architecture"));
+      assert.equal(theirs.metadata.llama?.block_count, ours.metadata.get("llama.block_count"));
+      assert.equal(theirs.metadata.tokenizer?.ggml.tokens.length, (ours.metadata.get("tokenizer.ggml.tokens") as string[]).length);
+      const infos = theirs.tensorInfo!;
+      assert.equal(infos.length, ours.tensors.size);
+      for (const info of infos) {
+        const mine = ours.tensors.get(info.name)!;
+        assert.deepEqual(mine.shape, info.dimensions.map(Number), info.name);
+        assert.equal(mine.type, info.ggmlType, info.name);
+        assert.equal(mine.offset, Number(info.fileOffset), info.name);
+      }
+    }
+  });
+
+  it("the tokenizer round-trips every corpus line exactly", async () => {
+    const vocabulary = await loadVocabulary(join(MODELS, "target.gguf"));
+    const { train, validation } = loadCorpus();
+    const lines = corpusLines([...train, ...validation]);
+    const failures = lines.filter((line) => vocabulary.detokenize(vocabulary.tokenize(line)) !== line);
+    await vocabulary.dispose();
+    assert.ok(lines.length > 2000);
+    assert.deepEqual(failures.slice(0, 3), []);
+  });
+});
