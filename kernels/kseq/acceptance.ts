@@ -1,12 +1,10 @@
 /** The acceptance quantities of K-SEQ: beta, p_acc and the per-draft acceptance probability. */
-import type { SparseDistribution } from "./types.ts";
+import type { Overlap, SparseDistribution } from "./types.ts";
 
-/**
- * beta(rho) = sum_x min(p(x)/rho, q(x)), the chance one draft X ~ q is accepted. Only tokens in
- * both supports contribute, found by merging the two sorted token lists.
- */
-export function beta(p: SparseDistribution, q: SparseDistribution, rho: number): number {
-  let sum = 0;
+/** The tokens in both supports (p(x) > 0 and q(x) > 0), the only ones beta depends on. */
+export function overlap(p: SparseDistribution, q: SparseDistribution): Overlap {
+  const ps: number[] = [];
+  const qs: number[] = [];
   let i = 0;
   let j = 0;
   while (i < p.tokens.length && j < q.tokens.length) {
@@ -15,12 +13,33 @@ export function beta(p: SparseDistribution, q: SparseDistribution, rho: number):
     if (a < b) i++;
     else if (b < a) j++;
     else {
-      sum += Math.min(p.probs[i]! / rho, q.probs[j]!);
+      if (p.probs[i]! > 0 && q.probs[j]! > 0) {
+        ps.push(p.probs[i]!);
+        qs.push(q.probs[j]!);
+      }
       i++;
       j++;
     }
   }
-  return sum;
+  return { p: Float64Array.from(ps), q: Float64Array.from(qs) };
+}
+
+/** beta(rho) = sum_x min(p(x)/rho, q(x)) over an overlap, with Neumaier compensation. */
+export function betaOfOverlap(o: Overlap, rho: number): number {
+  let sum = 0;
+  let compensation = 0;
+  for (let i = 0; i < o.p.length; i++) {
+    const value = Math.min(o.p[i]! / rho, o.q[i]!);
+    const t = sum + value;
+    compensation += sum >= value ? sum - t + value : value - t + sum;
+    sum = t;
+  }
+  return sum + compensation;
+}
+
+/** beta(rho) = sum_x min(p(x)/rho, q(x)), the chance one draft X ~ q is accepted. */
+export function beta(p: SparseDistribution, q: SparseDistribution, rho: number): number {
+  return betaOfOverlap(overlap(p, q), rho);
 }
 
 /**

@@ -13,14 +13,16 @@
  *   else sample p_res(x) ∝ max(0, p(x) - gamma min(p(x)/rho*, q(x))), gamma = p_acc / beta.
  *
  * Choices where the paper is silent or ambiguous:
- * - rho*: f(rho) = p_acc - rho beta can be 0 on an interval (p = q beyond 1, disjoint
- *   supports everywhere); we take the smallest rho whose computed f is <= 0, found by
- *   bisection down to adjacent doubles (rho-star.ts). k <= 1 gives 1 (standard speculative
- *   sampling).
+ * - rho*: f(rho) = p_acc - rho beta can be 0 on an interval (p = q: all of [1, k]; disjoint
+ *   supports: everywhere); we take the smallest rho whose computed f is <= 0 up to rounding
+ *   (f <= 32 eps rho beta), by bisection down to adjacent doubles (rho-star.ts). k <= 1 gives 1
+ *   (standard speculative sampling). "Residual >= 0 iff rho >= rho*" holds only when some x has
+ *   0 < p(x)/rho <= q(x); otherwise a smaller rho is just as exact (nothing depends on it).
  * - beta = 0 (no token in both supports): gamma = 0, no draft is accepted, the residual is p.
  * - A draft with q(x) = 0 (impossible for i.i.d. drafts from q) or p(x) = 0 is rejected.
  * - The residual max(0, .) only clips rounding: a weight below -1e-10 p(x) means rho < rho*
- *   and throws NegativeResidualError rather than silently biasing the output (residual.ts).
+ *   and throws NegativeResidualError rather than silently biasing the output (residual.ts);
+ *   the paper's max(0, .) would hide exactly that error.
  *   If the residual has no mass left (all-rejected has probability 0), it is p.
  * - p a point mass (temperature 0): a draft is accepted iff it equals that token. K-SEQ does
  *   this at rho* anyway; doing it explicitly keeps it exact for greedy (non-sampled) drafts.
@@ -33,7 +35,7 @@
  * Use: planKseq(p, q, k) once per position, then selectWithPlan(plan, drafts, chance) per
  * selection; kseqSelect(p, q, drafts, random) does both.
  */
-export type { Chance, KseqPlan, KseqSelection, SparseDistribution } from "./types.ts";
+export type { Chance, KseqPlan, KseqSelection, Overlap, SparseDistribution } from "./types.ts";
 export {
   checkNormalised,
   indexOfToken,
@@ -45,8 +47,9 @@ export {
   sparseFromMap,
   totalMass,
 } from "./sparse.ts";
-export { acceptanceProbability, beta, gammaFromBeta, pAcc, pAccFromBeta, rejectAllFromBeta } from "./acceptance.ts";
-export { rhoObjective, rhoStar } from "./rho-star.ts";
+export { acceptanceProbability, beta, betaOfOverlap, gammaFromBeta, overlap, pAcc, pAccFromBeta, rejectAllFromBeta } from "./acceptance.ts";
+export { RHO_TOLERANCE, rhoObjective, rhoStar } from "./rho-star.ts";
+export { betaCurve, evaluateBetaCurve, type BetaCurve } from "./beta-curve.ts";
 export { NegativeResidualError, RESIDUAL_TOLERANCE, residualDistribution, residualWeight, residualWeights } from "./residual.ts";
 export { planKseq, type KseqPlanOptions } from "./plan.ts";
 export { kseqSelect, selectWithPlan, uniformChance } from "./select.ts";

@@ -17,6 +17,12 @@ export interface SparseDistribution {
   readonly probs: Float64Array;
 }
 
+/** p and q on the tokens in both supports, aligned: all that beta(rho) depends on. */
+export interface Overlap {
+  readonly p: Float64Array;
+  readonly q: Float64Array;
+}
+
 /** Everything K-SEQ needs for one position, computed once for (p, q, k) and reused per draw. */
 export interface KseqPlan {
   /** Target distribution. */
