@@ -3,7 +3,7 @@
  *
  * - Exhaustive: on vocabularies of 3..5 tokens, every k-tuple of drafts and every
  *   accept/reject/residual branch of the real selection code is enumerated with its exact
- *   probability; the output must equal p to 1e-12.
+ *   probability; the output must equal p to 1e-12, absolute and relative to p(x).
  * - rho below rho* must make the residual negative; deliberately wrong plans must fail.
  * - Sampling: chi-square goodness of fit over 1e6 seeded draws per setting.
  */
@@ -164,11 +164,26 @@ function enumerateKseq(plan: KseqPlan, tuples = draftTuples(plan.q, plan.k)): En
   return { output, byIndex };
 }
 
+function asMap(d: ReadonlyMap<number, number> | SparseDistribution): ReadonlyMap<number, number> {
+  return d instanceof Map ? d : new Map(Array.from((d as SparseDistribution).tokens, (t, i) => [t, (d as SparseDistribution).probs[i]!]));
+}
+
+/** max_x |out(x) - p(x)| over both supports. */
 function maxAbsDiff(output: ReadonlyMap<number, number> | SparseDistribution, p: SparseDistribution): number {
-  const map = output instanceof Map ? output : new Map(Array.from((output as SparseDistribution).tokens, (t, i) => [t, (output as SparseDistribution).probs[i]!]));
+  const map = asMap(output);
   let worst = 0;
   for (const [token, prob] of map) worst = Math.max(worst, Math.abs(prob - probabilityOf(p, token)));
   p.tokens.forEach((token, i) => (worst = Math.max(worst, Math.abs((map.get(token) ?? 0) - p.probs[i]!))));
+  return worst;
+}
+
+/** max_x |out(x) - p(x)| / p(x) over the support of p: tiny probabilities must be right too. */
+function maxRelDiff(output: ReadonlyMap<number, number> | SparseDistribution, p: SparseDistribution): number {
+  const map = asMap(output);
+  let worst = 0;
+  p.tokens.forEach((token, i) => {
+    if (p.probs[i]! > 0) worst = Math.max(worst, Math.abs((map.get(token) ?? 0) - p.probs[i]!) / p.probs[i]!);
+  });
   return worst;
 }
 
@@ -182,6 +197,8 @@ describe("K-SEQ exhaustive enumeration", () => {
         const { output, byIndex } = enumerateKseq(plan);
         const diff = maxAbsDiff(output, p);
         assert.ok(diff <= EXACT, `k = ${k}: max |P(out) - p| = ${diff}`);
+        const relative = maxRelDiff(output, p);
+        assert.ok(relative <= EXACT, `k = ${k}: max |P(out) - p| / p = ${relative}`);
         assert.ok(maxAbsDiff(kseqOutputDistribution(plan), p) <= EXACT, `k = ${k}: closed form differs from p`);
         // Draft i is accepted with probability (1 - beta)^i beta; acceptance in total is p_acc.
         for (let i = 0; i < k; i++) assert.ok(Math.abs(byIndex[i]! - (1 - plan.beta) ** i * plan.beta) <= EXACT, `k = ${k}: P(accepted at ${i})`);
@@ -215,6 +232,8 @@ describe("K-SEQ exhaustive enumeration", () => {
         assert.equal(outcomes.length, 1, "point mass: no randomness is consumed");
         const token = 3 + 7 * target;
         assert.deepEqual(outcomes[0]!.value, { token, acceptedIndex: drafts.indexOf(token) });
+        // The shortcut is what K-SEQ does there anyway: the matching draft is accepted surely.
+        assert.equal(acceptanceProbability(1, probabilityOf(q, token), rhoStar(p, q, k)), 1);
       }
     }
   });
@@ -437,8 +456,12 @@ describe("chi-square survival function", () => {
 
 const DRAWS = 1_000_000;
 
-/** Counts of tokens of p output by kseqSelect's path (one plan, drafts i.i.d. from q). */
-function sampleKseq(p: SparseDistribution, q: SparseDistribution, k: number, seed: number) {
+/**
+ * Counts of the tokens of p output over DRAWS selections with drafts i.i.d. from q, either
+ * through kseqSelect (rho* recomputed every call, as a caller without a plan would) or through
+ * one plan and selectWithPlan.
+ */
+function sampleKseq(p: SparseDistribution, q: SparseDistribution, k: number, seed: number, via: "kseqSelect" | "plan") {
   const plan = planKseq(p, q, k);
   const random = createRandom(seed);
   const next = () => random.next();
@@ -449,7 +472,7 @@ function sampleKseq(p: SparseDistribution, q: SparseDistribution, k: number, see
   let accepted = 0;
   for (let n = 0; n < DRAWS; n++) {
     for (let i = 0; i < k; i++) drafts[i] = sampleSparse(q, next());
-    const { token, acceptedIndex } = selectWithPlan(plan, drafts, chance);
+    const { token, acceptedIndex } = via === "kseqSelect" ? kseqSelect(p, q, drafts, next) : selectWithPlan(plan, drafts, chance);
     const slot = index.get(token);
     if (slot === undefined) throw new Error(`token ${token} has p = 0`);
     counts[slot]!++;
@@ -458,18 +481,20 @@ function sampleKseq(p: SparseDistribution, q: SparseDistribution, k: number, see
   return { plan, counts, accepted };
 }
 
-
 describe("K-SEQ sampling: chi-square goodness of fit to p over 1e6 draws", () => {
+  const random = createRandom(5);
+  const small = { p: randomDistribution(random, 6), q: randomDistribution(random, 6) };
   const settings = [
-    { name: "|V| = 6 random, k = 3", seed: 1, ...(() => { const r = createRandom(5); return { p: randomDistribution(r, 6), q: randomDistribution(r, 6) }; })(), k: 3 },
-    { name: "|V| = 40 Zipf, shifted draft, k = 4", seed: 2, p: zipf(40, 1.1, 0), q: zipf(40, 1.3, 3), k: 4 },
-    { name: "zeros on both sides, k = 2", seed: 3, p: dense(0.3, 0.3, 0.2, 0.2, 0), q: dense(0.5, 0, 0.3, 0, 0.2), k: 2 },
+    { name: "|V| = 6 random, k = 3, through kseqSelect", seed: 1, ...small, k: 3, via: "kseqSelect" as const },
+    { name: "|V| = 40 Zipf, shifted draft, k = 4", seed: 2, p: zipf(40, 1.1, 0), q: zipf(40, 1.3, 3), k: 4, via: "plan" as const },
+    { name: "zeros on both sides, k = 2", seed: 3, p: dense(0.3, 0.3, 0.2, 0.2, 0), q: dense(0.5, 0, 0.3, 0, 0.2), k: 2, via: "plan" as const },
   ];
-  for (const { name, seed, p, q, k } of settings) {
+  for (const { name, seed, p, q, k, via } of settings) {
     it(name, () => {
-      const { plan, counts, accepted } = sampleKseq(p, q, k, seed);
+      const { plan, counts, accepted } = sampleKseq(p, q, k, seed, via);
       const { statistic, df, pValue } = chiSquareTest(counts, p.probs);
       assert.ok(pValue > 1e-4, `chi2 = ${statistic}, df = ${df}, p-value = ${pValue}`);
+      // The acceptance rate is p_acc(rho*), within 5 standard errors.
       const sigma = Math.sqrt((plan.acceptance * (1 - plan.acceptance)) / DRAWS);
       assert.ok(Math.abs(accepted / DRAWS - plan.acceptance) <= 5 * sigma + 1e-12, `acceptance ${accepted / DRAWS} vs ${plan.acceptance}`);
     });

@@ -1,4 +1,5 @@
 /** The acceptance quantities of K-SEQ: beta, p_acc and the per-draft acceptance probability. */
+import { CompensatedSum } from "./sum.ts";
 import type { Overlap, SparseDistribution } from "./types.ts";
 
 /** The tokens in both supports (p(x) > 0 and q(x) > 0), the only ones beta depends on. */
@@ -26,15 +27,9 @@ export function overlap(p: SparseDistribution, q: SparseDistribution): Overlap {
 
 /** beta(rho) = sum_x min(p(x)/rho, q(x)) over an overlap, with Neumaier compensation. */
 export function betaOfOverlap(o: Overlap, rho: number): number {
-  let sum = 0;
-  let compensation = 0;
-  for (let i = 0; i < o.p.length; i++) {
-    const value = Math.min(o.p[i]! / rho, o.q[i]!);
-    const t = sum + value;
-    compensation += sum >= value ? sum - t + value : value - t + sum;
-    sum = t;
-  }
-  return sum + compensation;
+  const sum = new CompensatedSum();
+  for (let i = 0; i < o.p.length; i++) sum.add(Math.min(o.p[i]! / rho, o.q[i]!));
+  return sum.value();
 }
 
 /** beta(rho) = sum_x min(p(x)/rho, q(x)), the chance one draft X ~ q is accepted. */

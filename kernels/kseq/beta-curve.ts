@@ -7,6 +7,7 @@
  * always on the p side and tokens with r >= rhoMax always on the q side; only the ratios in
  * between are sorted, with compensated running sums.
  */
+import { CompensatedSum } from "./sum.ts";
 import type { Overlap } from "./types.ts";
 
 export interface BetaCurve {
@@ -19,13 +20,13 @@ export interface BetaCurve {
 }
 
 export function betaCurve(o: Overlap, rhoMax: number): BetaCurve {
-  const pFixed = new Neumaier();
-  const qFixed = new Neumaier();
+  const pSum = new CompensatedSum();
+  const qSum = new CompensatedSum();
   const middle: number[] = [];
   for (let i = 0; i < o.p.length; i++) {
     const ratio = o.p[i]! / o.q[i]!;
-    if (ratio <= 1) pFixed.add(o.p[i]!);
-    else if (ratio >= rhoMax) qFixed.add(o.q[i]!);
+    if (ratio <= 1) pSum.add(o.p[i]!);
+    else if (ratio >= rhoMax) qSum.add(o.q[i]!);
     else middle.push(i);
   }
   middle.sort((a, b) => o.p[a]! / o.q[a]! - o.p[b]! / o.q[b]!);
@@ -33,17 +34,17 @@ export function betaCurve(o: Overlap, rhoMax: number): BetaCurve {
   const ratios = new Float64Array(m);
   const pBelow = new Float64Array(m + 1);
   const qAbove = new Float64Array(m + 1);
-  pBelow[0] = pFixed.value();
+  pBelow[0] = pSum.value();
   for (let j = 0; j < m; j++) {
     const i = middle[j]!;
     ratios[j] = o.p[i]! / o.q[i]!;
-    pFixed.add(o.p[i]!);
-    pBelow[j + 1] = pFixed.value();
+    pSum.add(o.p[i]!);
+    pBelow[j + 1] = pSum.value();
   }
-  qAbove[m] = qFixed.value();
+  qAbove[m] = qSum.value();
   for (let j = m - 1; j >= 0; j--) {
-    qFixed.add(o.q[middle[j]!]!);
-    qAbove[j] = qFixed.value();
+    qSum.add(o.q[middle[j]!]!);
+    qAbove[j] = qSum.value();
   }
   return { ratios, pBelow, qAbove };
 }
@@ -59,18 +60,4 @@ export function evaluateBetaCurve(curve: BetaCurve, rho: number): number {
     else hi = mid;
   }
   return curve.qAbove[lo]! + curve.pBelow[lo]! / rho;
-}
-
-/** Neumaier's compensated running sum. */
-class Neumaier {
-  private sum = 0;
-  private compensation = 0;
-  add(value: number): void {
-    const t = this.sum + value;
-    this.compensation += Math.abs(this.sum) >= Math.abs(value) ? this.sum - t + value : value - t + this.sum;
-    this.sum = t;
-  }
-  value(): number {
-    return this.sum + this.compensation;
-  }
 }

@@ -1,5 +1,5 @@
 /** The K-SEQ residual: what p still needs after the accepted drafts have taken their share. */
-import { compensatedSum } from "./sparse.ts";
+import { compensatedSum } from "./sum.ts";
 import type { SparseDistribution } from "./types.ts";
 
 /**

@@ -1,4 +1,5 @@
 /** Building, checking and reading sparse distributions (see types.ts for the layout). */
+import { compensatedSum } from "./sum.ts";
 import type { SparseDistribution } from "./types.ts";
 
 /** How far from 1 the mass of an input distribution may be. */
@@ -43,18 +44,6 @@ export function checkSparse(d: SparseDistribution): SparseDistribution {
 /** Sum of the probabilities, with Neumaier compensation. */
 export function totalMass(d: SparseDistribution): number {
   return compensatedSum(d.probs);
-}
-
-export function compensatedSum(values: ArrayLike<number>): number {
-  let sum = 0;
-  let compensation = 0;
-  for (let i = 0; i < values.length; i++) {
-    const value = values[i]!;
-    const t = sum + value;
-    compensation += Math.abs(sum) >= Math.abs(value) ? sum - t + value : value - t + sum;
-    sum = t;
-  }
-  return sum + compensation;
 }
 
 /** Throws unless the mass is 1 within NORMALISATION_TOLERANCE. */
