@@ -7,8 +7,9 @@ import type { KseqPlan, SparseDistribution } from "./types.ts";
 
 export interface KseqPlanOptions {
   /**
-   * Use this rho instead of rho*. Any rho >= rho* is exact (rho* maximises acceptance); one
-   * below rho* makes the residual negative and planKseq throws NegativeResidualError.
+   * Use this rho instead of rho*. Any rho >= rho* is exact (rho* maximises acceptance). One
+   * below rho* makes the residual negative wherever 0 < p(x)/rho <= q(x), and planKseq then
+   * throws NegativeResidualError.
    */
   rho?: number;
 }

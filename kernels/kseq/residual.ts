@@ -4,7 +4,8 @@ import type { SparseDistribution } from "./types.ts";
 
 /**
  * A residual weight below -RESIDUAL_TOLERANCE * p(x) is an error (rho below rho*), not
- * rounding. At rho* the computed weight is p(x) (1 - gamma/rho) >= 0 up to a few ulps of p(x).
+ * rounding. At rho* the computed weight is p(x) (1 - gamma/rho) >= 0 up to a few ulps of p(x)
+ * (up to RHO_TOLERANCE = 32 ulps where rho* = 1 was accepted with f(1) rounded above 0).
  */
 export const RESIDUAL_TOLERANCE = 1e-10;
 
