@@ -1,0 +1,137 @@
+import { z } from "zod";
+
+/**
+ * Every setting comes from an environment variable; `--flag=value` on the command line mirrors
+ * the variable of the same name in kebab case (`--port=9000` for PORT). Parsed once at start-up.
+ */
+const csv = z
+  .string()
+  .transform((value) => value.split(",").map((part) => part.trim()).filter((part) => part.length > 0));
+
+const boolean = z.enum(["true", "false", "1", "0"]).transform((value) => value === "true" || value === "1");
+
+const envSchema = z.object({
+  HOST: z.string().default("127.0.0.1"),
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  TARGET_MODEL: z.string().default("models/target.gguf"),
+  TARGET_MODEL_ID: z.string().optional(),
+  DRAFT_MODEL: z.string().default("models/draft.gguf"),
+  /** Extra served models: `id=path,id2=path2`. */
+  MODELS: z.string().default(""),
+  REDIS_URL: z.string().optional(),
+  API_KEYS: csv.optional(),
+  ADMIN_API_KEYS: csv.optional(),
+  METRICS_AUTH: boolean.default(false),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  GPU: z.enum(["auto", "false", "cuda", "vulkan", "metal"]).default("auto"),
+  THREADS: z.coerce.number().int().min(1).default(1),
+  CONTEXT_SIZE: z.coerce.number().int().min(0).default(0),
+  SEQUENCES: z.coerce.number().int().min(1).max(64).default(8),
+  BATCH_SIZE: z.coerce.number().int().min(1).default(512),
+  MAX_QUEUE: z.coerce.number().int().min(0).default(64),
+  REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1).default(120_000),
+  MAX_BODY_BYTES: z.coerce.number().int().min(1).default(1_048_576),
+  MAX_TOKENS_BUDGET: z.coerce.number().int().min(1).default(8192),
+  SHUTDOWN_DEADLINE_MS: z.coerce.number().int().min(0).default(30_000),
+  RETRY_AFTER_SECONDS: z.coerce.number().int().min(1).default(1),
+});
+
+export interface ModelSpec {
+  id: string;
+  path: string;
+}
+
+export interface Config {
+  host: string;
+  port: number;
+  models: ModelSpec[];
+  draftModelPath: string;
+  redisUrl: string | undefined;
+  apiKeys: string[];
+  adminApiKeys: string[];
+  metricsRequireAuth: boolean;
+  logLevel: string;
+  gpu: "auto" | false | "cuda" | "vulkan" | "metal";
+  threads: number;
+  /** 0: the model's training context. */
+  contextSize: number;
+  sequences: number;
+  batchSize: number;
+  maxQueue: number;
+  requestTimeoutMs: number;
+  maxBodyBytes: number;
+  maxTokensBudget: number;
+  shutdownDeadlineMs: number;
+  retryAfterSeconds: number;
+}
+
+export type Environment = Record<string, string | undefined>;
+
+/** Folds `--name=value` / `--name value` flags over the environment (flags win). */
+export function flagsToEnvironment(argv: readonly string[]): Environment {
+  const result: Environment = {};
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (!arg.startsWith("--")) continue;
+    const [rawName, inlineValue] = arg.slice(2).split(/=(.*)/s, 2);
+    const name = rawName!.replaceAll("-", "_").toUpperCase();
+    if (inlineValue !== undefined) result[name] = inlineValue;
+    else if (argv[i + 1] !== undefined && !argv[i + 1]!.startsWith("--")) result[name] = argv[++i];
+    else result[name] = "true";
+  }
+  return result;
+}
+
+export function parseModelList(list: string): ModelSpec[] {
+  return list
+    .split(",")
+    .map((entry) => entry.trim())
+    .filter((entry) => entry.length > 0)
+    .map((entry) => {
+      const separator = entry.indexOf("=");
+      if (separator <= 0) throw new Error(`MODELS entry "${entry}" must be id=path`);
+      return { id: entry.slice(0, separator), path: entry.slice(separator + 1) };
+    });
+}
+
+export function modelIdFromPath(path: string): string {
+  const base = path.split(/[\\/]/).pop() ?? path;
+  return base.replace(/\.gguf$/i, "");
+}
+
+export function loadConfig(environment: Environment, argv: readonly string[] = []): Config {
+  const merged = { ...environment, ...flagsToEnvironment(argv) };
+  const blankAsUnset = Object.fromEntries(Object.entries(merged).filter(([, value]) => value !== ""));
+  const parsed = envSchema.safeParse(blankAsUnset);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new Error(`Invalid configuration ${issue.path.join(".")}: ${issue.message}`);
+  }
+  const env = parsed.data;
+  const target: ModelSpec = { id: env.TARGET_MODEL_ID ?? modelIdFromPath(env.TARGET_MODEL), path: env.TARGET_MODEL };
+  const models = [target, ...parseModelList(env.MODELS)];
+  const ids = new Set(models.map((model) => model.id));
+  if (ids.size !== models.length) throw new Error("Model ids must be unique");
+  return {
+    host: env.HOST,
+    port: env.PORT,
+    models,
+    draftModelPath: env.DRAFT_MODEL,
+    redisUrl: env.REDIS_URL,
+    apiKeys: env.API_KEYS ?? [],
+    adminApiKeys: env.ADMIN_API_KEYS ?? [],
+    metricsRequireAuth: env.METRICS_AUTH,
+    logLevel: env.LOG_LEVEL,
+    gpu: env.GPU === "false" ? false : env.GPU,
+    threads: env.THREADS,
+    contextSize: env.CONTEXT_SIZE,
+    sequences: env.SEQUENCES,
+    batchSize: env.BATCH_SIZE,
+    maxQueue: env.MAX_QUEUE,
+    requestTimeoutMs: env.REQUEST_TIMEOUT_MS,
+    maxBodyBytes: env.MAX_BODY_BYTES,
+    maxTokensBudget: env.MAX_TOKENS_BUDGET,
+    shutdownDeadlineMs: env.SHUTDOWN_DEADLINE_MS,
+    retryAfterSeconds: env.RETRY_AFTER_SECONDS,
+  };
+}

@@ -1,0 +1,14 @@
+import type { Random } from "../../../kernels/random.ts";
+import type { Distribution } from "./distribution.ts";
+
+/** Inverse-CDF draw from a (transformed) distribution with the request's seeded random source. */
+export function draw(distribution: Distribution, random: Random): number {
+  if (distribution.tokens.length === 0) throw new Error("Every token was excluded by logit_bias");
+  if (distribution.tokens.length === 1) return distribution.tokens[0]!;
+  let u = random.next();
+  for (let i = 0; i < distribution.tokens.length; i++) {
+    u -= distribution.probs[i]!;
+    if (u < 0) return distribution.tokens[i]!;
+  }
+  return distribution.tokens[distribution.tokens.length - 1]!;
+}

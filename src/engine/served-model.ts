@@ -1,0 +1,73 @@
+import type { Llama, LlamaModel, Token } from "node-llama-cpp";
+import { SequencePool } from "./sequence-pool.ts";
+
+export interface ServedModelOptions {
+  id: string;
+  path: string;
+  threads: number;
+  /** 0: the model's training context. */
+  contextSize: number;
+  sequences: number;
+  batchSize: number;
+}
+
+/** One servable GGUF: its weights, one context shared by all requests, and that context's sequences. */
+export class ServedModel {
+  readonly created = Math.floor(Date.now() / 1000);
+
+  private constructor(
+    readonly id: string,
+    readonly path: string,
+    readonly model: LlamaModel,
+    readonly pool: SequencePool,
+  ) {}
+
+  static async load(llama: Llama, options: ServedModelOptions): Promise<ServedModel> {
+    const model = await llama.loadModel({ modelPath: options.path });
+    const contextSize = options.contextSize > 0 ? options.contextSize : model.trainContextSize;
+    const context = await model.createContext({
+      contextSize,
+      sequences: options.sequences,
+      threads: options.threads,
+      batchSize: Math.min(options.batchSize, contextSize * options.sequences),
+    });
+    return new ServedModel(options.id, options.path, model, new SequencePool(context));
+  }
+
+  /** Tokens one sequence can hold: prompt plus completion. */
+  get contextSize(): number {
+    return this.pool.context.contextSize;
+  }
+
+  get chatTemplate(): string | undefined {
+    return this.model.fileInfo.metadata.tokenizer?.chat_template ?? undefined;
+  }
+
+  get vocabularySize(): number {
+    return this.model.fileInfo.metadata.tokenizer?.ggml?.tokens?.length ?? 0;
+  }
+
+  /** The prompt's tokens, after the BOS token when the model asks for one. */
+  tokenize(text: string): number[] {
+    const tokens = this.model.tokenize(text, false);
+    const bos = this.model.tokens.bos;
+    return this.model.tokens.shouldPrependBosToken && bos !== null ? [bos, ...tokens] : tokens;
+  }
+
+  detokenize(tokens: readonly number[], lastTokens?: readonly number[]): string {
+    return this.model.detokenize(tokens as readonly Token[], false, lastTokens as readonly Token[] | undefined);
+  }
+
+  isVocabularyToken(token: number): boolean {
+    return Number.isInteger(token) && token >= 0 && token < this.vocabularySize;
+  }
+
+  isEndOfGeneration(token: number): boolean {
+    return this.model.isEogToken(token as Token);
+  }
+
+  async dispose(): Promise<void> {
+    await this.pool.context.dispose();
+    await this.model.dispose();
+  }
+}

@@ -1,0 +1,41 @@
+import { Hono } from "hono";
+import { chatRequestSchema } from "../protocol/chat.ts";
+import { completionRequestSchema } from "../protocol/completions.ts";
+import { routeNotFound } from "../protocol/errors.ts";
+import { createChatCompletion, streamChatCompletion } from "../service/chat-service.ts";
+import { createCompletion, streamCompletion } from "../service/completions-service.ts";
+import type { Gateway } from "../service/gateway.ts";
+import type { GatewayEnv } from "./env.ts";
+import { clientClosedStatus, errorResponse, isClientClosed, toApiError } from "./error-response.ts";
+import { auth } from "./middleware/auth.ts";
+import { requestContext } from "./middleware/request-context.ts";
+import { docsRoutes } from "./routes/docs.ts";
+import { generationRoute } from "./routes/generation.ts";
+import { healthRoutes } from "./routes/health.ts";
+import { metricsRoutes } from "./routes/metrics.ts";
+import { modelRoutes } from "./routes/models.ts";
+
+/** Wiring only: middleware, routes, and the one mapping of errors to responses. */
+export function createApp(gateway: Gateway, openapiYaml: string): Hono<GatewayEnv> {
+  const app = new Hono<GatewayEnv>();
+  const { config } = gateway;
+  const publicPaths = new Set(["/health", "/ready", ...(config.metricsRequireAuth ? [] : ["/metrics"])]);
+  app.use(requestContext(gateway.logger, gateway.metrics));
+  app.use(auth({ keys: [...config.apiKeys, ...config.adminApiKeys], publicPaths }));
+  app.route("/", healthRoutes(gateway));
+  app.route("/", metricsRoutes(gateway.metrics));
+  app.route("/", docsRoutes(openapiYaml));
+  app.route("/", modelRoutes(gateway));
+  app.post("/v1/completions", generationRoute(gateway, completionRequestSchema, createCompletion, streamCompletion));
+  app.post("/v1/chat/completions", generationRoute(gateway, chatRequestSchema, createChatCompletion, streamChatCompletion));
+  app.notFound((c) => errorResponse(routeNotFound(c.req.path), c.get("requestId")));
+  app.onError((error, c) => {
+    const requestId = c.get("requestId");
+    if (isClientClosed(error)) return new Response(null, { status: clientClosedStatus, headers: { "x-request-id": requestId } });
+    const apiError = toApiError(error);
+    if (apiError.status >= 500 && apiError.type === "server_error") gateway.logger.error({ err: error, request_id: requestId }, "unhandled error");
+    else c.get("log").set({ error: apiError.message });
+    return errorResponse(apiError, requestId);
+  });
+  return app;
+}

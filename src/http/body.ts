@@ -1,0 +1,47 @@
+import { invalidRequest, payloadTooLarge } from "../protocol/errors.ts";
+
+/**
+ * Reads a JSON body with a hard size limit (413 past it, checked on the declared length and on
+ * the bytes actually received), rejecting invalid UTF-8 and malformed JSON with a 400.
+ */
+export async function readJsonBody(request: Request, limit: number): Promise<unknown> {
+  const declared = Number(request.headers.get("content-length") ?? "0");
+  if (declared > limit) throw payloadTooLarge(limit);
+  const bytes = await readLimited(request, limit);
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    throw invalidRequest("The request body is not valid UTF-8.", null, "invalid_encoding");
+  }
+  if (text.trim().length === 0) throw invalidRequest("The request body is empty; expected JSON.", null, "invalid_json");
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw invalidRequest(`We could not parse the JSON body of your request. (${(error as Error).message})`, null, "invalid_json");
+  }
+}
+
+async function readLimited(request: Request, limit: number): Promise<Uint8Array> {
+  if (request.body === null) return new Uint8Array();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  const reader = request.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > limit) {
+      await reader.cancel();
+      throw payloadTooLarge(limit);
+    }
+    chunks.push(value);
+  }
+  const bytes = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return bytes;
+}

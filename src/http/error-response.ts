@@ -1,0 +1,20 @@
+import { ApiError, ClientClosed, internalError } from "../protocol/errors.ts";
+
+/** The one place an error becomes an HTTP status and an OpenAI-shaped body. */
+export function toApiError(error: unknown): ApiError {
+  if (error instanceof ApiError) return error;
+  return internalError();
+}
+
+export function errorResponse(error: ApiError, requestId: string): Response {
+  const headers = new Headers({ "content-type": "application/json", "x-request-id": requestId });
+  if (error.retryAfter !== undefined) headers.set("retry-after", String(error.retryAfter));
+  return new Response(JSON.stringify(error.toBody()), { status: error.status, headers });
+}
+
+/** Nginx's convention for "client closed request": logged, never sent. */
+export const clientClosedStatus = 499;
+
+export function isClientClosed(error: unknown): boolean {
+  return error instanceof ClientClosed;
+}

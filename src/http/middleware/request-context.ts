@@ -1,0 +1,23 @@
+import { randomUUID } from "node:crypto";
+import type { MiddlewareHandler } from "hono";
+import type { Logger } from "pino";
+import { RequestLog } from "../../logging/request-log.ts";
+import type { Metrics } from "../../metrics/metrics.ts";
+import type { GatewayEnv } from "../env.ts";
+
+const acceptableRequestId = /^[\w.:-]{1,128}$/;
+
+/** Gives every request an id (the client's x-request-id when sane), echoes it, and logs one line when done. */
+export function requestContext(logger: Logger, metrics: Metrics): MiddlewareHandler<GatewayEnv> {
+  return async (c, next) => {
+    const incoming = c.req.header("x-request-id");
+    const requestId = incoming !== undefined && acceptableRequestId.test(incoming) ? incoming : `req_${randomUUID().replaceAll("-", "")}`;
+    const log = new RequestLog(logger, requestId, c.req.method, c.req.path);
+    c.set("requestId", requestId);
+    c.set("log", log);
+    c.header("x-request-id", requestId);
+    await next();
+    metrics.httpRequests.inc({ method: c.req.method, route: c.req.routePath, status: String(c.res.status) });
+    if (!log.deferred) log.finish(c.res.status);
+  };
+}

@@ -1,0 +1,47 @@
+import type { Context } from "hono";
+import type { z } from "zod";
+import type { RequestLog } from "../../logging/request-log.ts";
+import type { ChunkSink } from "../../service/completions-service.ts";
+import type { Gateway } from "../../service/gateway.ts";
+import { readJsonBody } from "../body.ts";
+import type { GatewayEnv } from "../env.ts";
+import { clientClosedStatus, isClientClosed, toApiError } from "../error-response.ts";
+import { sseResponse } from "../sse.ts";
+import { validate } from "../validate.ts";
+
+type Handler<Request> = (gateway: Gateway, request: Request, signal: AbortSignal, log: RequestLog) => Promise<unknown>;
+type StreamHandler<Request> = (gateway: Gateway, request: Request, signal: AbortSignal, log: RequestLog, send: ChunkSink) => Promise<void>;
+
+/**
+ * The HTTP side of a generation endpoint: body -> zod -> service, JSON or SSE out. The client's
+ * disconnect signal goes to the service, which stops generation and frees the sequences.
+ */
+export function generationRoute<Schema extends z.ZodType<{ stream?: boolean | null }>>(
+  gateway: Gateway,
+  schema: Schema,
+  handle: Handler<z.infer<Schema>>,
+  stream: StreamHandler<z.infer<Schema>>,
+) {
+  return async (c: Context<GatewayEnv>): Promise<Response> => {
+    const request = validate(schema, await readJsonBody(c.req.raw, gateway.config.maxBodyBytes));
+    const signal = c.req.raw.signal;
+    const log = c.get("log");
+    if (request.stream !== true) return c.json(await handle(gateway, request, signal, log));
+    log.deferred = true;
+    try {
+      return await sseResponse({
+        run: (send) => stream(gateway, request, signal, log, send),
+        errorPayload: (error) => toApiError(error).toBody(),
+        isClientGone: isClientClosed,
+        done: (outcome) => {
+          if (outcome === "failed") log.set({ error: "failed after streaming started" });
+          log.finish(outcome === "client_closed" ? clientClosedStatus : 200);
+        },
+        headers: { "x-request-id": c.get("requestId") },
+      });
+    } catch (error) {
+      log.deferred = false;
+      throw error;
+    }
+  };
+}

@@ -1,0 +1,51 @@
+import type { ChunkSink } from "../service/completions-service.ts";
+
+export interface SseHandlers {
+  /** The response is committed (200) once the first chunk is sent; errors before that are thrown. */
+  run(send: ChunkSink): Promise<void>;
+  /** An error after the stream started: its payload is sent as a final event. */
+  errorPayload(error: unknown): unknown;
+  isClientGone(error: unknown): boolean;
+  /** Called once when the stream ends, with whether the client saw all of it. */
+  done(outcome: "complete" | "failed" | "client_closed"): void;
+  headers: Record<string, string>;
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * Data-only server-sent events as OpenAI sends them: `data: {json}\n\n` per chunk, ending with
+ * `data: [DONE]`. Writes wait for the client to read (backpressure); a reader that goes away
+ * makes the next write fail, which ends generation through the request's abort signal.
+ */
+export async function sseResponse(handlers: SseHandlers): Promise<Response> {
+  const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
+  const writer = writable.getWriter();
+  let started!: () => void;
+  const firstChunk = new Promise<void>((resolve) => (started = resolve));
+  const send: ChunkSink = async (payload) => {
+    started();
+    await writer.write(encoder.encode(`data: ${JSON.stringify(payload)}\n\n`));
+  };
+  const finish = async (outcome: "complete" | "failed" | "client_closed", error?: unknown): Promise<void> => {
+    try {
+      if (outcome === "failed") await writer.write(encoder.encode(`data: ${JSON.stringify(handlers.errorPayload(error))}\n\n`));
+      if (outcome !== "client_closed") await writer.write(encoder.encode("data: [DONE]\n\n"));
+      await writer.close();
+    } catch {
+      outcome = "client_closed";
+    }
+    handlers.done(outcome);
+  };
+  const running = handlers.run(send);
+  // Until the first chunk, a failure (validation, 429, timeout in the queue) is still a plain HTTP error.
+  await Promise.race([firstChunk, running]);
+  running.then(
+    () => finish("complete"),
+    (error: unknown) => finish(handlers.isClientGone(error) || writer.desiredSize === null ? "client_closed" : "failed", error),
+  );
+  return new Response(readable, {
+    status: 200,
+    headers: { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", connection: "keep-alive", ...handlers.headers },
+  });
+}

@@ -1,0 +1,47 @@
+import type { Logger } from "pino";
+
+export interface RequestLogFields {
+  model?: string;
+  prompt_tokens?: number;
+  completion_tokens?: number;
+  queue_ms?: number;
+  ttft_ms?: number;
+  error?: string;
+}
+
+/**
+ * The one JSON line written per request. Streaming responses outlive their handler, so the line
+ * is written when the last byte is sent (`finish`), whichever code path gets there first.
+ */
+export class RequestLog {
+  private readonly fields: RequestLogFields = {};
+  private readonly started = performance.now();
+  private written = false;
+  /** Set by handlers whose response body is still being produced after they return. */
+  deferred = false;
+
+  constructor(
+    private readonly logger: Logger,
+    readonly requestId: string,
+    private readonly method: string,
+    private readonly path: string,
+  ) {}
+
+  set(fields: RequestLogFields): void {
+    Object.assign(this.fields, fields);
+  }
+
+  finish(status: number): void {
+    if (this.written) return;
+    this.written = true;
+    const level = status >= 500 ? "error" : status >= 400 ? "warn" : "info";
+    this.logger[level]({
+      request_id: this.requestId,
+      method: this.method,
+      path: this.path,
+      status,
+      ...this.fields,
+      total_ms: Math.round((performance.now() - this.started) * 100) / 100,
+    }, "request");
+  }
+}

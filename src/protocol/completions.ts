@@ -1,0 +1,39 @@
+import { z } from "zod";
+import { samplingFields, type FinishReason, type Usage } from "./sampling-fields.ts";
+
+const tokenArray = z.array(z.number().int().min(0));
+
+export const completionRequestSchema = z.strictObject({
+  ...samplingFields,
+  prompt: z.union([z.string(), z.array(z.string()).min(1), tokenArray.min(1), z.array(tokenArray.min(1)).min(1)]),
+  suffix: z.string().nullish(),
+  logprobs: z.number().int().min(0).max(5).nullish(),
+  echo: z.boolean().nullish(),
+  best_of: z.number().int().min(1).max(128).nullish(),
+});
+
+export type CompletionRequest = z.infer<typeof completionRequestSchema>;
+
+export interface CompletionLogprobs {
+  tokens: string[];
+  token_logprobs: (number | null)[];
+  top_logprobs: (Record<string, number> | null)[];
+  text_offset: number[];
+}
+
+export interface CompletionChoice {
+  text: string;
+  index: number;
+  logprobs: CompletionLogprobs | null;
+  finish_reason: FinishReason | null;
+}
+
+export interface CompletionResponse {
+  id: string;
+  object: "text_completion";
+  created: number;
+  model: string;
+  system_fingerprint: string;
+  choices: CompletionChoice[];
+  usage?: Usage | null;
+}

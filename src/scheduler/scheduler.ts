@@ -1,0 +1,151 @@
+import type { LlamaContextSequence } from "node-llama-cpp";
+import type { SequencePool } from "../engine/sequence-pool.ts";
+import { ClientClosed, invalidRequest, queueFull, requestTimeout, shuttingDown } from "../protocol/errors.ts";
+
+export interface SchedulerOptions {
+  /** Requests allowed to wait for sequences; one more is refused with 429. */
+  maxQueue: number;
+  /** From arrival to the end of generation, queueing included. */
+  timeoutMs: number;
+  retryAfterSeconds: number;
+}
+
+export interface Lease {
+  sequences: LlamaContextSequence[];
+  /** Aborts when the client disconnects or the request times out; reason is the error to report. */
+  signal: AbortSignal;
+  queuedSeconds: number;
+}
+
+interface Waiter {
+  pool: SequencePool;
+  count: number;
+  /** Takes the sequences synchronously, so no later arrival can take them first. */
+  admit: () => void;
+}
+
+/**
+ * Admission control: a request runs once its model has enough free sequences, waits in a
+ * bounded FIFO queue otherwise, and is refused (429 with Retry-After) when the queue is full.
+ * Owns per-request timeouts, cancellation on disconnect, and draining at shutdown.
+ */
+export class Scheduler {
+  private readonly queue: Waiter[] = [];
+  private inFlight = 0;
+  private isDraining = false;
+  private readonly idleListeners = new Set<() => void>();
+  private readonly watchedPools = new WeakSet<SequencePool>();
+
+  constructor(private readonly options: SchedulerOptions) {}
+
+  get waiting(): number {
+    return this.queue.length;
+  }
+
+  get running(): number {
+    return this.inFlight - this.queue.length;
+  }
+
+  get draining(): boolean {
+    return this.isDraining;
+  }
+
+  async run<T>(pool: SequencePool, count: number, clientSignal: AbortSignal, work: (lease: Lease) => Promise<T>): Promise<T> {
+    if (this.isDraining) throw shuttingDown();
+    if (count > pool.size) throw invalidRequest(`This request needs ${count} parallel sequences; the model serves at most ${pool.size}.`, "n");
+    this.watch(pool);
+    const signal = AbortSignal.any([clientSignal, AbortSignal.timeout(this.options.timeoutMs)]);
+    const arrived = performance.now();
+    this.inFlight++;
+    try {
+      const sequences = await this.admit(pool, count, signal);
+      try {
+        return await work({ sequences, signal: mappedAbort(signal, clientSignal, this.options.timeoutMs), queuedSeconds: (performance.now() - arrived) / 1000 });
+      } finally {
+        await pool.give(sequences);
+      }
+    } catch (error) {
+      throw signal.aborted ? abortError(clientSignal, this.options.timeoutMs) : error;
+    } finally {
+      this.inFlight--;
+      if (this.inFlight === 0) for (const listener of this.idleListeners) listener();
+    }
+  }
+
+  /** Refuse new requests from now on (in-flight and queued ones carry on). */
+  startDraining(): void {
+    this.isDraining = true;
+  }
+
+  /** Resolves true once nothing is in flight, false if the deadline passes first. */
+  waitForIdle(deadlineMs: number): Promise<boolean> {
+    if (this.inFlight === 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const done = (idle: boolean): void => {
+        clearTimeout(timer);
+        this.idleListeners.delete(onIdle);
+        resolve(idle);
+      };
+      const onIdle = (): void => done(true);
+      const timer = setTimeout(() => done(false), deadlineMs);
+      this.idleListeners.add(onIdle);
+    });
+  }
+
+  private admit(pool: SequencePool, count: number, signal: AbortSignal): Promise<LlamaContextSequence[]> {
+    const ahead = this.queue.some((waiter) => waiter.pool === pool);
+    if (!ahead && pool.available >= count) return Promise.resolve(pool.take(count));
+    if (this.queue.length >= this.options.maxQueue) return Promise.reject(queueFull(this.options.retryAfterSeconds));
+    signal.throwIfAborted();
+    return new Promise((resolve, reject) => {
+      const waiter: Waiter = {
+        pool,
+        count,
+        admit: () => {
+          signal.removeEventListener("abort", onAbort);
+          resolve(pool.take(count));
+        },
+      };
+      const onAbort = (): void => {
+        this.queue.splice(this.queue.indexOf(waiter), 1);
+        reject(signal.reason);
+        this.pump(pool);
+      };
+      signal.addEventListener("abort", onAbort, { once: true });
+      this.queue.push(waiter);
+    });
+  }
+
+  /** Admits waiters of `pool` in arrival order while its free sequences allow. */
+  private pump(pool: SequencePool): void {
+    for (let i = 0; i < this.queue.length; ) {
+      const waiter = this.queue[i]!;
+      if (waiter.pool !== pool) {
+        i++;
+        continue;
+      }
+      if (pool.available < waiter.count) return;
+      this.queue.splice(i, 1);
+      waiter.admit();
+    }
+  }
+
+  private watch(pool: SequencePool): void {
+    if (this.watchedPools.has(pool)) return;
+    this.watchedPools.add(pool);
+    pool.onRelease(() => this.pump(pool));
+  }
+}
+
+/** The signal handed to work, whose reason says why it aborted (client gone or timeout). */
+function mappedAbort(signal: AbortSignal, clientSignal: AbortSignal, timeoutMs: number): AbortSignal {
+  const controller = new AbortController();
+  const forward = (): void => controller.abort(abortError(clientSignal, timeoutMs));
+  if (signal.aborted) forward();
+  else signal.addEventListener("abort", forward, { once: true });
+  return controller.signal;
+}
+
+function abortError(clientSignal: AbortSignal, timeoutMs: number): Error {
+  return clientSignal.aborted ? new ClientClosed() : requestTimeout(timeoutMs);
+}

@@ -1,0 +1,69 @@
+import { readFileSync } from "node:fs";
+import type { AddressInfo } from "node:net";
+import { serve, type ServerType } from "@hono/node-server";
+import type { Logger } from "pino";
+import type { Config } from "./config/config.ts";
+import { Engine } from "./engine/engine.ts";
+import { createApp } from "./http/app.ts";
+import { Metrics } from "./metrics/metrics.ts";
+import { Scheduler } from "./scheduler/scheduler.ts";
+import { Gateway } from "./service/gateway.ts";
+import { openStore } from "./store/open-store.ts";
+
+export interface RunningServer {
+  gateway: Gateway;
+  url: string;
+  /** Resolves once models are loaded (the server answers /health and /ready before that). */
+  loaded: Promise<void>;
+  /** /ready turns 503, new requests are refused, in-flight ones get `deadlineMs`; then everything closes. */
+  shutdown(deadlineMs: number): Promise<{ drained: boolean }>;
+}
+
+const openapiPath = new URL("../openapi.yaml", import.meta.url);
+
+/** Starts listening at once, then loads the models; the gateway reports ready when they are in. */
+export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
+  if (config.apiKeys.length + config.adminApiKeys.length === 0) logger.warn("API_KEYS and ADMIN_API_KEYS are unset: every route is open without authentication");
+  const store = await openStore(config.redisUrl);
+  const scheduler = new Scheduler({ maxQueue: config.maxQueue, timeoutMs: config.requestTimeoutMs, retryAfterSeconds: config.retryAfterSeconds });
+  let gateway: Gateway | undefined;
+  const metrics = new Metrics({
+    running: () => scheduler.running,
+    waiting: () => scheduler.waiting,
+    activeSequences: () => gateway?.activeSequences() ?? 0,
+  });
+  gateway = new Gateway(config, logger, metrics, scheduler, store);
+  const app = createApp(gateway, readFileSync(openapiPath, "utf8"));
+  const server = await listen(app.fetch, config.host, config.port);
+  const address = server.address() as AddressInfo;
+  const url = `http://${config.host}:${address.port}`;
+  logger.info({ url }, "listening");
+  const served = gateway;
+  const loaded = Engine.load(config, logger).then((engine) => served.attach(engine));
+  return {
+    gateway,
+    url,
+    loaded,
+    async shutdown(deadlineMs) {
+      served.drain();
+      const drained = await scheduler.waitForIdle(deadlineMs);
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        (server as { closeAllConnections?: () => void }).closeAllConnections?.();
+      });
+      // Closing connections aborts what was left; let those generations stop before the models go.
+      await scheduler.waitForIdle(5_000);
+      await loaded.catch(() => undefined);
+      await served.engine?.dispose();
+      await store.close();
+      return { drained };
+    },
+  };
+}
+
+function listen(fetch: (request: Request) => Response | Promise<Response>, hostname: string, port: number): Promise<ServerType> {
+  return new Promise((resolve, reject) => {
+    const server = serve({ fetch, hostname, port }, () => resolve(server));
+    server.once("error", reject);
+  });
+}

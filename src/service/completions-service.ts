@@ -1,0 +1,104 @@
+import { randomUUID } from "node:crypto";
+import type { ServedModel } from "../engine/served-model.ts";
+import type { RequestLog } from "../logging/request-log.ts";
+import type { CompletionChoice, CompletionRequest, CompletionResponse } from "../protocol/completions.ts";
+import { invalidRequest } from "../protocol/errors.ts";
+import type { Usage } from "../protocol/sampling-fields.ts";
+import type { Gateway } from "./gateway.ts";
+import { runGeneration, type GenerationPlan, type GenerationResult } from "./generation.ts";
+import { completionLogprobs } from "./logprobs.ts";
+import { buildPlan } from "./plan.ts";
+
+export type ChunkSink = (payload: unknown) => Promise<void>;
+
+/** POST /v1/completions, non-streaming. */
+export async function createCompletion(gateway: Gateway, request: CompletionRequest, signal: AbortSignal, log: RequestLog): Promise<CompletionResponse> {
+  const { model, plan, promptTexts } = prepare(gateway, request);
+  log.set({ model: model.id });
+  const result = await runGeneration(gateway, model, plan, signal);
+  record(gateway, log, model, result);
+  const echo = request.echo === true;
+  return {
+    ...envelope(gateway, model),
+    choices: result.choices.map((choice): CompletionChoice => {
+      const prefix = echo ? promptTexts[choice.promptIndex]! : "";
+      return {
+        text: prefix + choice.text,
+        index: choice.index,
+        logprobs: plan.logprobs === null || request.logprobs == null ? null : completionLogprobs(model, choice.tokens, prefix.length),
+        finish_reason: choice.outcome.finishReason,
+      };
+    }),
+    usage: usage(result),
+  };
+}
+
+/** POST /v1/completions with stream: true; every chunk goes to `send`, then [DONE] is the caller's. */
+export async function streamCompletion(gateway: Gateway, request: CompletionRequest, signal: AbortSignal, log: RequestLog, send: ChunkSink): Promise<void> {
+  const { model, plan, promptTexts } = prepare(gateway, request);
+  log.set({ model: model.id });
+  const base = envelope(gateway, model);
+  const includeUsage = request.stream_options?.include_usage === true;
+  const chunk = (choices: CompletionChoice[]): unknown => ({ ...base, choices, ...(includeUsage ? { usage: null } : {}) });
+  const offsets = new Map<number, number>();
+  const result = await runGeneration(gateway, model, plan, signal, async (index, text, tokens) => {
+    const echoed = request.echo === true && !offsets.has(index) ? promptTexts[Math.floor(index / plan.n)]! : "";
+    const offset = offsets.get(index) ?? 0;
+    offsets.set(index, offset + echoed.length + text.length);
+    const logprobs = request.logprobs == null ? null : completionLogprobs(model, tokens, offset + echoed.length);
+    if (echoed.length + text.length > 0 || tokens.length > 0) await send(chunk([{ text: echoed + text, index, logprobs, finish_reason: null }]));
+  });
+  record(gateway, log, model, result);
+  for (const choice of result.choices) await send(chunk([{ text: "", index: choice.index, logprobs: null, finish_reason: choice.outcome.finishReason }]));
+  if (includeUsage) await send({ ...base, choices: [], usage: usage(result) });
+}
+
+function prepare(gateway: Gateway, request: CompletionRequest): { model: ServedModel; plan: GenerationPlan; promptTexts: string[] } {
+  const model = gateway.model(request.model);
+  const n = request.n ?? 1;
+  const bestOf = request.best_of ?? n;
+  if (request.suffix != null && request.suffix !== "") throw invalidRequest("suffix is not supported by this model.", "suffix");
+  if (bestOf < n) throw invalidRequest("best_of must be greater than or equal to n.", "best_of");
+  if (request.stream === true && bestOf > 1) throw invalidRequest("best_of cannot be used with stream.", "best_of");
+  if (request.echo === true && request.logprobs != null) throw invalidRequest("echo together with logprobs (prompt logprobs) is not supported.", "echo");
+  const prompts = promptTokens(model, request.prompt);
+  const plan = buildPlan(request, {
+    model,
+    prompts,
+    promptParam: "prompt",
+    maxTokens: request.max_tokens ?? undefined,
+    defaultMaxTokens: 16,
+    samplesPerPrompt: bestOf,
+    // best_of ranks samples by mean logprob, so it needs them even when the client did not ask.
+    logprobs: request.logprobs ?? (bestOf > n ? 0 : null),
+    extraStops: [],
+    tokenBudget: gateway.config.maxTokensBudget,
+  });
+  return { model, plan, promptTexts: prompts.map((prompt) => model.detokenize(prompt)) };
+}
+
+/** OpenAI's four prompt forms: text, texts, tokens, token lists. */
+function promptTokens(model: ServedModel, prompt: CompletionRequest["prompt"]): number[][] {
+  if (typeof prompt === "string") return [model.tokenize(prompt)];
+  if (prompt.every((item) => typeof item === "string")) return (prompt as string[]).map((text) => model.tokenize(text));
+  if (prompt.every((item) => typeof item === "number")) return [prompt as number[]];
+  return prompt as number[][];
+}
+
+function envelope(gateway: Gateway, model: ServedModel): Omit<CompletionResponse, "choices" | "usage"> {
+  return { id: `cmpl-${randomUUID()}`, object: "text_completion", created: Math.floor(Date.now() / 1000), model: model.id, system_fingerprint: gateway.fingerprint };
+}
+
+export function usage(result: GenerationResult): Usage {
+  return { prompt_tokens: result.promptTokens, completion_tokens: result.completionTokens, total_tokens: result.promptTokens + result.completionTokens };
+}
+
+export function record(gateway: Gateway, log: RequestLog, model: ServedModel, result: GenerationResult & { timings: { queueMs: number; ttftMs: number | null } }): void {
+  log.set({
+    prompt_tokens: result.promptTokens,
+    completion_tokens: result.completionTokens,
+    queue_ms: Math.round(result.timings.queueMs * 100) / 100,
+    ...(result.timings.ttftMs === null ? {} : { ttft_ms: Math.round(result.timings.ttftMs * 100) / 100 }),
+  });
+  gateway.recordUsage(model.id, result.promptTokens, result.completionTokens);
+}

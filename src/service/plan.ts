@@ -1,0 +1,119 @@
+import type { SamplingParams } from "../engine/sampling/params.ts";
+import type { ServedModel } from "../engine/served-model.ts";
+import { contextLengthExceeded, invalidRequest } from "../protocol/errors.ts";
+import type { GenerationPlan } from "./generation.ts";
+
+/** The sampling fields both endpoints accept, after zod (null means unset). */
+export interface SamplingRequest {
+  max_tokens?: number | null;
+  temperature?: number | null;
+  top_p?: number | null;
+  n?: number | null;
+  stop?: string | string[] | null;
+  presence_penalty?: number | null;
+  frequency_penalty?: number | null;
+  logit_bias?: Record<string, number> | null;
+  seed?: number | null;
+  top_k?: number | null;
+  min_p?: number | null;
+  repetition_penalty?: number | null;
+  ignore_eos?: boolean | null;
+  stop_token_ids?: number[] | null;
+}
+
+export interface PlanOptions {
+  model: ServedModel;
+  prompts: number[][];
+  /** The request field the prompt came from, for error messages. */
+  promptParam: "prompt" | "messages";
+  maxTokens: number | undefined;
+  /** Completions default to 16 tokens; chat to whatever context is left. */
+  defaultMaxTokens: number | "rest";
+  samplesPerPrompt: number;
+  logprobs: number | null;
+  extraStops: string[];
+  /** Upper bound on samples x max_tokens for one request. */
+  tokenBudget: number;
+}
+
+/** Checks a request against the model's limits and turns it into a GenerationPlan, or throws a 400 naming the parameter. */
+export function buildPlan(request: SamplingRequest, options: PlanOptions): GenerationPlan {
+  const { model, prompts } = options;
+  const n = request.n ?? 1;
+  for (const prompt of prompts) checkPrompt(model, prompt, options.promptParam);
+  const longest = Math.max(...prompts.map((prompt) => prompt.length));
+  const totalSamples = prompts.length * options.samplesPerPrompt;
+  const maxTokens = resolveMaxTokens(model, longest, totalSamples, options);
+  if (totalSamples > model.pool.size) {
+    throw invalidRequest(`This request asks for ${totalSamples} parallel sequences (prompts x ${options.samplesPerPrompt}); the model serves at most ${model.pool.size}.`, "n");
+  }
+  if (totalSamples * maxTokens > options.tokenBudget) {
+    throw invalidRequest(`n x max_tokens (${totalSamples} x ${maxTokens}) exceeds this server's budget of ${options.tokenBudget} tokens per request.`, "max_tokens", "token_budget_exceeded");
+  }
+  return {
+    prompts,
+    samplesPerPrompt: options.samplesPerPrompt,
+    n,
+    maxTokens,
+    sampling: samplingParams(request, model),
+    stop: [...toList(request.stop), ...options.extraStops],
+    stopTokenIds: new Set(checkTokens(model, request.stop_token_ids ?? [], "stop_token_ids")),
+    ignoreEos: request.ignore_eos ?? false,
+    logprobs: options.logprobs,
+  };
+}
+
+function checkPrompt(model: ServedModel, prompt: number[], param: string): void {
+  if (prompt.length === 0) throw invalidRequest("The prompt is empty.", param);
+  checkTokens(model, prompt, param);
+  if (prompt.length >= model.contextSize) {
+    throw contextLengthExceeded(
+      `This model's maximum context length is ${model.contextSize} tokens. However, your ${param === "messages" ? "messages" : "prompt"} resulted in ${prompt.length} tokens.`,
+      param,
+    );
+  }
+}
+
+function resolveMaxTokens(model: ServedModel, promptLength: number, totalSamples: number, options: PlanOptions): number {
+  const room = model.contextSize - promptLength;
+  if (options.maxTokens === undefined) {
+    const wanted = options.defaultMaxTokens === "rest" ? Math.floor(options.tokenBudget / totalSamples) : options.defaultMaxTokens;
+    return Math.max(1, Math.min(wanted, room));
+  }
+  if (options.maxTokens > room) {
+    throw contextLengthExceeded(
+      `This model's maximum context length is ${model.contextSize} tokens. However, you requested ${promptLength + options.maxTokens} tokens (${promptLength} in the ${options.promptParam}, ${options.maxTokens} for the completion). Please reduce the length of the ${options.promptParam} or completion.`,
+      "max_tokens",
+    );
+  }
+  return options.maxTokens;
+}
+
+function checkTokens(model: ServedModel, tokens: readonly number[], param: string): number[] {
+  const bad = tokens.find((token) => !model.isVocabularyToken(token));
+  if (bad !== undefined) throw invalidRequest(`Token id ${bad} is outside the model's vocabulary of ${model.vocabularySize}.`, param);
+  return [...tokens];
+}
+
+function samplingParams(request: SamplingRequest, model: ServedModel): SamplingParams {
+  const logitBias = new Map<number, number>();
+  for (const [key, bias] of Object.entries(request.logit_bias ?? {})) {
+    logitBias.set(checkTokens(model, [Number(key)], "logit_bias")[0]!, bias);
+  }
+  return {
+    temperature: request.temperature ?? 1,
+    topK: Math.max(0, request.top_k ?? 0),
+    topP: request.top_p ?? 1,
+    minP: request.min_p ?? 0,
+    presencePenalty: request.presence_penalty ?? 0,
+    frequencyPenalty: request.frequency_penalty ?? 0,
+    repetitionPenalty: request.repetition_penalty ?? 1,
+    logitBias,
+    seed: request.seed ?? undefined,
+  };
+}
+
+function toList(stop: string | string[] | null | undefined): string[] {
+  if (stop == null) return [];
+  return (typeof stop === "string" ? [stop] : stop).filter((value) => value.length > 0);
+}

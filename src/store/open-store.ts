@@ -1,0 +1,7 @@
+import { MemoryStore } from "./memory-store.ts";
+import { RedisStore } from "./redis-store.ts";
+import type { Store } from "./store.ts";
+
+export async function openStore(redisUrl: string | undefined): Promise<Store> {
+  return redisUrl === undefined ? new MemoryStore() : RedisStore.connect(redisUrl);
+}
