@@ -1,0 +1,65 @@
+import { existsSync } from "node:fs";
+import OpenAI from "openai";
+import { loadConfig, type Environment } from "../src/config/config.ts";
+import { createLogger } from "../src/logging/logger.ts";
+import { startServer, type RunningServer } from "../src/server.ts";
+
+/** The committed models; the forge smoke-test copies stand in on a machine that has not got them yet. */
+export function modelPath(name: "target" | "draft"): string {
+  const committed = `models/${name}.gguf`;
+  return existsSync(committed) ? committed : `/tmp/forge-smoke/${name}.gguf`;
+}
+
+export interface TestGateway {
+  server: RunningServer;
+  url: string;
+  client: OpenAI;
+  close(): Promise<void>;
+}
+
+/** A real gateway on a free loopback port, with the official SDK pointed at it. */
+export async function startTestGateway(environment: Environment = {}): Promise<TestGateway> {
+  const config = loadConfig({
+    HOST: "127.0.0.1",
+    PORT: "0",
+    TARGET_MODEL: modelPath("target"),
+    TARGET_MODEL_ID: "target",
+    DRAFT_MODEL: modelPath("draft"),
+    LOG_LEVEL: "silent",
+    SEQUENCES: "4",
+    ...environment,
+  });
+  const server = await startServer(config, createLogger(config.logLevel));
+  await server.loaded;
+  const apiKey = config.apiKeys[0] ?? "unused";
+  return {
+    server,
+    url: server.url,
+    client: new OpenAI({ baseURL: `${server.url}/v1`, apiKey, maxRetries: 0 }),
+    close: async () => {
+      await server.shutdown(5_000);
+    },
+  };
+}
+
+/** Reads one gauge from /metrics. */
+export async function gauge(url: string, name: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const line = text.split("\n").find((row) => row.startsWith(`${name} `));
+  if (line === undefined) throw new Error(`${name} missing from /metrics`);
+  return Number(line.split(" ")[1]);
+}
+
+/** Polls (bounded in count, not asserted on time) until `read` returns `expected`; returns the last value. */
+export async function settle(read: () => Promise<number>, expected: number, attempts = 200): Promise<number> {
+  let value = await read();
+  for (let i = 0; i < attempts && value !== expected; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 25));
+    value = await read();
+  }
+  return value;
+}
+
+export function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
+  return fetch(url, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) });
+}
