@@ -42,12 +42,13 @@ export async function startTestGateway(environment: Environment = {}): Promise<T
   };
 }
 
-/** Reads one gauge from /metrics. */
-export async function gauge(url: string, name: string): Promise<number> {
+/** Reads a metric from /metrics, summed over its labels. */
+export async function metric(url: string, name: string): Promise<number> {
   const text = await (await fetch(`${url}/metrics`)).text();
-  const line = text.split("\n").find((row) => row.startsWith(`${name} `));
-  if (line === undefined) throw new Error(`${name} missing from /metrics`);
-  return Number(line.split(" ")[1]);
+  const rows = text.split("\n").filter((row) => row.startsWith(`${name} `) || row.startsWith(`${name}{`));
+  // A labelled counter nothing has touched yet has its TYPE line and no samples.
+  if (rows.length === 0 && !text.includes(`# TYPE ${name} `)) throw new Error(`${name} missing from /metrics`);
+  return rows.reduce((sum, row) => sum + Number(row.slice(row.lastIndexOf(" ") + 1)), 0);
 }
 
 /** Polls (bounded in count, not asserted on time) until `read` returns `expected`; returns the last value. */

@@ -77,6 +77,7 @@ export async function runGeneration(
   let firstTokenAt: number | null = null;
   return services.scheduler.run(model.pool, samples.length, clientSignal, async (lease) => {
     services.metrics.queueTime.observe(labels, lease.queuedSeconds);
+    services.metrics.promptTokens.inc(labels, samples.reduce((sum, { prompt }) => sum + prompt.length, 0));
     const failure = new AbortController();
     const signal = AbortSignal.any([lease.signal, failure.signal]);
     const streamsDirectly = plan.samplesPerPrompt === plan.n;
@@ -101,6 +102,8 @@ export async function runGeneration(
           if (step.done === true) return { promptIndex, sample, text, tokens, outcome: step.value };
           const now = performance.now();
           if (step.value.tokens.length > 0) {
+            // Counted as produced, so work done for cancelled requests shows too.
+            services.metrics.generationTokens.inc(labels, step.value.tokens.length);
             if (firstTokenAt === null) {
               firstTokenAt = now;
               services.metrics.timeToFirstToken.observe(labels, (now - arrived) / 1000);
@@ -125,8 +128,6 @@ export async function runGeneration(
     if (!streamsDirectly && onDelta !== undefined) for (const choice of choices) await onDelta(choice.index, choice.text, choice.tokens);
     const promptTokens = plan.prompts.reduce((sum, prompt) => sum + prompt.length, 0);
     const completionTokens = finished.reduce((sum, sample) => sum + sample.outcome.completionTokens, 0);
-    services.metrics.promptTokens.inc(labels, promptTokens);
-    services.metrics.generationTokens.inc(labels, completionTokens);
     services.metrics.e2eLatency.observe(labels, (performance.now() - arrived) / 1000);
     return {
       choices,
