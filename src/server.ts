@@ -46,7 +46,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     loaded,
     async shutdown(deadlineMs) {
       served.drain();
-      const drained = await scheduler.waitForIdle(deadlineMs);
+      const drained = await served.requests.waitForIdle(deadlineMs);
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         (server as { closeAllConnections?: () => void }).closeAllConnections?.();

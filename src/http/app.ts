@@ -20,7 +20,7 @@ export function createApp(gateway: Gateway, openapiYaml: string): Hono<GatewayEn
   const app = new Hono<GatewayEnv>();
   const { config } = gateway;
   const publicPaths = new Set(["/health", "/ready", ...(config.metricsRequireAuth ? [] : ["/metrics"])]);
-  app.use(requestContext(gateway.logger, gateway.metrics));
+  app.use(requestContext(gateway.logger, gateway.metrics, gateway.requests));
   app.use(auth({ keys: [...config.apiKeys, ...config.adminApiKeys], publicPaths }));
   app.route("/", healthRoutes(gateway));
   app.route("/", metricsRoutes(gateway.metrics));

@@ -25,6 +25,8 @@ export class RequestLog {
     readonly requestId: string,
     private readonly method: string,
     private readonly path: string,
+    /** Told once, when the request has really ended (its last byte sent). */
+    private readonly onFinish: () => void = () => undefined,
   ) {}
 
   set(fields: RequestLogFields): void {
@@ -34,6 +36,7 @@ export class RequestLog {
   finish(status: number): void {
     if (this.written) return;
     this.written = true;
+    this.onFinish();
     const level = status >= 500 ? "error" : status >= 400 ? "warn" : "info";
     this.logger[level]({
       request_id: this.requestId,

@@ -1,5 +1,6 @@
 import type { LlamaContextSequence } from "node-llama-cpp";
 import type { SequencePool } from "../engine/sequence-pool.ts";
+import { Activity } from "../lifecycle/activity.ts";
 import { ClientClosed, invalidRequest, queueFull, requestTimeout, shuttingDown } from "../protocol/errors.ts";
 
 export interface SchedulerOptions {
@@ -31,9 +32,8 @@ interface Waiter {
  */
 export class Scheduler {
   private readonly queue: Waiter[] = [];
-  private inFlight = 0;
+  private readonly inFlight = new Activity();
   private isDraining = false;
-  private readonly idleListeners = new Set<() => void>();
   private readonly watchedPools = new WeakSet<SequencePool>();
 
   constructor(private readonly options: SchedulerOptions) {}
@@ -43,7 +43,7 @@ export class Scheduler {
   }
 
   get running(): number {
-    return this.inFlight - this.queue.length;
+    return this.inFlight.count - this.queue.length;
   }
 
   get draining(): boolean {
@@ -56,7 +56,7 @@ export class Scheduler {
     this.watch(pool);
     const signal = AbortSignal.any([clientSignal, AbortSignal.timeout(this.options.timeoutMs)]);
     const arrived = performance.now();
-    this.inFlight++;
+    const end = this.inFlight.begin();
     try {
       const sequences = await this.admit(pool, count, signal);
       try {
@@ -67,8 +67,7 @@ export class Scheduler {
     } catch (error) {
       throw signal.aborted ? abortError(clientSignal, this.options.timeoutMs) : error;
     } finally {
-      this.inFlight--;
-      if (this.inFlight === 0) for (const listener of this.idleListeners) listener();
+      end();
     }
   }
 
@@ -77,19 +76,9 @@ export class Scheduler {
     this.isDraining = true;
   }
 
-  /** Resolves true once nothing is in flight, false if the deadline passes first. */
+  /** Resolves true once no request holds or awaits sequences, false if the deadline passes first. */
   waitForIdle(deadlineMs: number): Promise<boolean> {
-    if (this.inFlight === 0) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const done = (idle: boolean): void => {
-        clearTimeout(timer);
-        this.idleListeners.delete(onIdle);
-        resolve(idle);
-      };
-      const onIdle = (): void => done(true);
-      const timer = setTimeout(() => done(false), deadlineMs);
-      this.idleListeners.add(onIdle);
-    });
+    return this.inFlight.waitForIdle(deadlineMs);
   }
 
   private admit(pool: SequencePool, count: number, signal: AbortSignal): Promise<LlamaContextSequence[]> {

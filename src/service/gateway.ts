@@ -2,6 +2,7 @@ import type { Logger } from "pino";
 import type { Config } from "../config/config.ts";
 import type { Engine } from "../engine/engine.ts";
 import type { ServedModel } from "../engine/served-model.ts";
+import { Activity } from "../lifecycle/activity.ts";
 import type { Metrics } from "../metrics/metrics.ts";
 import { modelNotFound, notReady, shuttingDown } from "../protocol/errors.ts";
 import type { Scheduler } from "../scheduler/scheduler.ts";
@@ -15,6 +16,8 @@ export class Gateway {
   private stage: Lifecycle = "loading";
   /** Identifies this build and configuration in responses, as OpenAI's system_fingerprint does. */
   readonly fingerprint = "fp_spectr_gateway";
+  /** HTTP requests not yet fully answered (a stream counts until its last byte). */
+  readonly requests = new Activity();
 
   constructor(
     readonly config: Config,

@@ -2,17 +2,21 @@ import { randomUUID } from "node:crypto";
 import type { MiddlewareHandler } from "hono";
 import type { Logger } from "pino";
 import { RequestLog } from "../../logging/request-log.ts";
+import type { Activity } from "../../lifecycle/activity.ts";
 import type { Metrics } from "../../metrics/metrics.ts";
 import type { GatewayEnv } from "../env.ts";
 
 const acceptableRequestId = /^[\w.:-]{1,128}$/;
 
-/** Gives every request an id (the client's x-request-id when sane), echoes it, and logs one line when done. */
-export function requestContext(logger: Logger, metrics: Metrics): MiddlewareHandler<GatewayEnv> {
+/**
+ * Gives every request an id (the client's x-request-id when sane), echoes it, logs one line when
+ * done, and counts it as open until then (shutdown drains on that count).
+ */
+export function requestContext(logger: Logger, metrics: Metrics, requests: Activity): MiddlewareHandler<GatewayEnv> {
   return async (c, next) => {
     const incoming = c.req.header("x-request-id");
     const requestId = incoming !== undefined && acceptableRequestId.test(incoming) ? incoming : `req_${randomUUID().replaceAll("-", "")}`;
-    const log = new RequestLog(logger, requestId, c.req.method, c.req.path);
+    const log = new RequestLog(logger, requestId, c.req.method, c.req.path, requests.begin());
     c.set("requestId", requestId);
     c.set("log", log);
     c.header("x-request-id", requestId);
