@@ -1,0 +1,107 @@
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { after, before, describe, it } from "node:test";
+import { Ajv2020 } from "ajv/dist/2020.js";
+import { parse } from "yaml";
+import { postJson, startTestGateway, type TestGateway } from "./gateway-harness.ts";
+
+interface OpenApiResponse {
+  $ref?: string;
+  content?: Record<string, unknown>;
+}
+interface OpenApiDocument {
+  openapi: string;
+  paths: Record<string, Record<string, { responses: Record<string, OpenApiResponse> }>>;
+}
+
+const document = parse(readFileSync("openapi.yaml", "utf8")) as OpenApiDocument;
+const ajv = new Ajv2020({ strict: false, allErrors: true });
+ajv.addSchema(document, "openapi");
+
+const pointer = (...parts: string[]) => parts.map((part) => part.replaceAll("~", "~0").replaceAll("/", "~1")).join("/");
+
+/** Checks a real response against what openapi.yaml declares for its path, method and status. */
+async function conforms(path: string, method: string, response: Response): Promise<unknown> {
+  const declared = document.paths[path]?.[method]?.responses[String(response.status)];
+  assert.ok(declared, `${method.toUpperCase()} ${path} ${response.status} is not documented`);
+  const base = declared.$ref !== undefined ? declared.$ref.slice(2) : pointer("paths", path, method, "responses", String(response.status));
+  const body = await response.json();
+  const validate = ajv.getSchema(`openapi#/${base}/content/application~1json/schema`);
+  assert.ok(validate, `no JSON schema for ${method} ${path} ${response.status}`);
+  assert.ok(validate(body), `${method.toUpperCase()} ${path} ${response.status}: ${ajv.errorsText(validate.errors)}\n${JSON.stringify(body)}`);
+  return body;
+}
+
+function conformsTo(schema: string, value: unknown): void {
+  const validate = ajv.getSchema(`openapi#/components/schemas/${schema}`)!;
+  assert.ok(validate(value), `${schema}: ${ajv.errorsText(validate.errors)}\n${JSON.stringify(value)}`);
+}
+
+async function sseEvents(response: Response): Promise<unknown[]> {
+  const text = await response.text();
+  const events = text.split("\n\n").filter((event) => event.startsWith("data: ")).map((event) => event.slice("data: ".length));
+  assert.equal(events.at(-1), "[DONE]");
+  return events.slice(0, -1).map((event) => JSON.parse(event));
+}
+
+let gateway: TestGateway;
+before(async () => {
+  gateway = await startTestGateway({ MAX_BODY_BYTES: "2048" });
+});
+after(async () => {
+  await gateway.close();
+});
+
+describe("real responses match openapi.yaml", () => {
+  it("is OpenAPI 3.1 and documents every route the gateway serves", async () => {
+    assert.equal(document.openapi, "3.1.0");
+    for (const path of ["/v1/completions", "/v1/chat/completions", "/v1/models", "/v1/models/{model}", "/health", "/ready", "/metrics", "/openapi.yaml", "/docs"]) {
+      assert.ok(document.paths[path], path);
+    }
+    const served = await (await fetch(`${gateway.url}/openapi.yaml`)).text();
+    assert.equal(served, readFileSync("openapi.yaml", "utf8"));
+    const page = await (await fetch(`${gateway.url}/docs`)).text();
+    for (const path of Object.keys(document.paths)) assert.ok(page.includes(path), `docs page lists ${path}`);
+  });
+
+  it("completions, with logprobs and n > 1", async () => {
+    const request = { model: "target", prompt: "Hello", max_tokens: 4, n: 2, logprobs: 2, temperature: 0 };
+    conformsTo("CompletionRequest", request);
+    await conforms("/v1/completions", "post", await postJson(`${gateway.url}/v1/completions`, request));
+  });
+
+  it("completion chunks, usage chunk included", async () => {
+    const response = await postJson(`${gateway.url}/v1/completions`, { model: "target", prompt: "Hello", max_tokens: 4, stream: true, stream_options: { include_usage: true } });
+    assert.equal(response.status, 200);
+    const chunks = await sseEvents(response);
+    for (const chunk of chunks) conformsTo("CompletionChunk", chunk);
+  });
+
+  it("chat, with logprobs", async () => {
+    const request = { model: "target", messages: [{ role: "user", content: "Hi" }], max_tokens: 4, logprobs: true, top_logprobs: 2 };
+    conformsTo("ChatCompletionRequest", request);
+    await conforms("/v1/chat/completions", "post", await postJson(`${gateway.url}/v1/chat/completions`, request));
+  });
+
+  it("chat chunks", async () => {
+    const response = await postJson(`${gateway.url}/v1/chat/completions`, { model: "target", messages: [{ role: "user", content: "Hi" }], max_tokens: 4, n: 2, stream: true, stream_options: { include_usage: true } });
+    for (const chunk of await sseEvents(response)) conformsTo("ChatCompletionChunk", chunk);
+  });
+
+  it("models, health and ready", async () => {
+    await conforms("/v1/models", "get", await fetch(`${gateway.url}/v1/models`));
+    await conforms("/v1/models/{model}", "get", await fetch(`${gateway.url}/v1/models/target`));
+    await conforms("/v1/models/{model}", "get", await fetch(`${gateway.url}/v1/models/absent`));
+    await conforms("/health", "get", await fetch(`${gateway.url}/health`));
+    await conforms("/ready", "get", await fetch(`${gateway.url}/ready`));
+  });
+
+  it("errors: 400, 404, 413", async () => {
+    const bad = { model: "target", prompt: "Hello", surprise: 1 };
+    const validate = ajv.getSchema("openapi#/components/schemas/CompletionRequest")!;
+    assert.equal(validate(bad), false, "the document refuses unknown fields too");
+    await conforms("/v1/completions", "post", await postJson(`${gateway.url}/v1/completions`, bad));
+    await conforms("/v1/completions", "post", await postJson(`${gateway.url}/v1/completions`, { model: "absent", prompt: "Hello" }));
+    await conforms("/v1/chat/completions", "post", await postJson(`${gateway.url}/v1/chat/completions`, { model: "target", messages: [{ role: "user", content: "x".repeat(4096) }] }));
+  });
+});
