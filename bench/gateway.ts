@@ -9,9 +9,8 @@
  * aggregate), as medians over rounds that alternate direct and gateway, and the ratios taken
  * within this one run. Nothing here is asserted: the figures go to the README.
  */
-import { spawn } from "node:child_process";
-import { createInterface } from "node:readline";
 import { getLlama, LlamaLogLevel, type LlamaContextSequence, type Token } from "node-llama-cpp";
+import { spawnGateway } from "../test/gateway-process.ts";
 
 const modelPath = process.env.TARGET_MODEL ?? "models/target.gguf";
 const threads = Number(process.env.THREADS ?? 1);
@@ -90,29 +89,12 @@ async function gatewayStream(url: string, prompt: string): Promise<StreamFigures
   return { ttftMs, tokens, ms: performance.now() - start };
 }
 
-async function startGateway(): Promise<{ url: string; stop: () => Promise<void> }> {
-  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
-    env: { ...process.env, HOST: "127.0.0.1", PORT: "0", TARGET_MODEL: modelPath, TARGET_MODEL_ID: "target", THREADS: String(threads), SEQUENCES: String(sequences), LOG_LEVEL: "info", DRAFT_MODEL: "" },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  let url = "";
-  for await (const line of createInterface({ input: child.stdout! })) {
-    const entry = JSON.parse(line) as { msg: string; url?: string };
-    if (entry.msg === "listening") url = entry.url!;
-    if (entry.msg === "ready") break;
-  }
-  // The one JSON line per request is part of what the gateway costs; read and drop it.
-  child.stdout!.resume();
-  return { url, stop: async () => { child.kill("SIGTERM"); await exited; } };
-}
-
 async function main(): Promise<void> {
   const llama = await getLlama({ gpu: false, logLevel: LlamaLogLevel.error });
   const model = await llama.loadModel({ modelPath });
   const context = await model.createContext({ contextSize: model.trainContextSize, sequences, threads, batchSize: 512 });
   const direct = Array.from({ length: sequences }, () => context.getSequence());
-  const gateway = await startGateway();
+  const gateway = await spawnGateway({ TARGET_MODEL: modelPath, TARGET_MODEL_ID: "target", THREADS: String(threads), SEQUENCES: String(sequences), DRAFT_MODEL: "" });
   const figures = new Map<string, RoundFigures[]>();
   const add = (key: string, value: RoundFigures) => figures.set(key, [...(figures.get(key) ?? []), value]);
   try {
@@ -132,7 +114,8 @@ async function main(): Promise<void> {
       }
     }
   } finally {
-    await gateway.stop();
+    gateway.process.kill("SIGTERM");
+    await gateway.exit;
     await context.dispose();
     await model.dispose();
     await llama.dispose();

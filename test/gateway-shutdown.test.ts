@@ -1,30 +1,10 @@
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
-import { createInterface } from "node:readline";
 import { describe, it } from "node:test";
 import { modelPath, postJson } from "./gateway-harness.ts";
+import { spawnGateway, type GatewayProcess } from "./gateway-process.ts";
 
-interface Child {
-  process: ChildProcess;
-  url: string;
-  exit: Promise<number | null>;
-}
-
-/** `npm start`'s entry point as its own process, so SIGTERM is real. */
-async function spawnGateway(environment: Record<string, string>): Promise<Child> {
-  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
-    env: { ...process.env, HOST: "127.0.0.1", PORT: "0", TARGET_MODEL: modelPath("target"), TARGET_MODEL_ID: "target", DRAFT_MODEL: modelPath("draft"), LOG_LEVEL: "info", SEQUENCES: "2", ...environment },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  const exit = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  let url = "";
-  for await (const line of createInterface({ input: child.stdout! })) {
-    const entry = JSON.parse(line) as { msg: string; url?: string };
-    if (entry.msg === "listening") url = entry.url!;
-    if (entry.msg === "ready") break;
-  }
-  child.stdout!.resume();
-  return { process: child, url, exit };
+function spawnTestGateway(environment: Record<string, string>): Promise<GatewayProcess> {
+  return spawnGateway({ TARGET_MODEL: modelPath("target"), TARGET_MODEL_ID: "target", DRAFT_MODEL: modelPath("draft"), SEQUENCES: "2", ...environment });
 }
 
 async function until(check: () => Promise<boolean>, attempts = 200): Promise<boolean> {
@@ -39,7 +19,7 @@ const streamRequest = { model: "target", prompt: "Once upon a time", max_tokens:
 
 describe("SIGTERM", () => {
   it("turns /ready 503, refuses new requests, lets in-flight ones finish, exits 0", async () => {
-    const gateway = await spawnGateway({ SHUTDOWN_DEADLINE_MS: "60000" });
+    const gateway = await spawnTestGateway({ SHUTDOWN_DEADLINE_MS: "60000" });
     assert.equal((await fetch(`${gateway.url}/ready`)).status, 200);
     const inFlight = await postJson(`${gateway.url}/v1/completions`, streamRequest);
     const reader = inFlight.body!.getReader();
@@ -61,7 +41,7 @@ describe("SIGTERM", () => {
   });
 
   it("cuts in-flight requests at the deadline and still exits 0", async () => {
-    const gateway = await spawnGateway({ SHUTDOWN_DEADLINE_MS: "0" });
+    const gateway = await spawnTestGateway({ SHUTDOWN_DEADLINE_MS: "0" });
     const inFlight = await postJson(`${gateway.url}/v1/completions`, { ...streamRequest, max_tokens: 480 });
     const reader = inFlight.body!.getReader();
     await reader.read();
