@@ -159,6 +159,13 @@ describe("the official openai SDK against the gateway", () => {
     assert.equal(usage, chat.usage!.completion_tokens);
   });
 
+  it("renders chat without a template in the documented default form", async () => {
+    const chat = await gateway.client.chat.completions.create({ model: "target", messages: [{ role: "system", content: "Be brief." }, { role: "user", content: "Hi" }], max_tokens: 8, temperature: 0 });
+    const completion = await gateway.client.completions.create({ model: "target", prompt: "System: Be brief.\nUser: Hi\nAssistant:", max_tokens: 8, temperature: 0, stop: ["\nUser:"] });
+    assert.equal(chat.usage!.prompt_tokens, completion.usage!.prompt_tokens);
+    assert.equal(chat.choices[0]!.message.content, completion.choices[0]!.text);
+  });
+
   it("streams n > 1 chat choices with their own indices", async () => {
     const stream = await gateway.client.chat.completions.create({ model: "target", messages: [{ role: "user", content: "Hi" }], max_tokens: 6, n: 2, temperature: 1, seed: 4, stream: true });
     const finished = new Set<number>();

@@ -18,6 +18,8 @@ const envSchema = z.object({
   DRAFT_MODEL: z.string().default("models/draft.gguf"),
   /** Extra served models: `id=path,id2=path2`. */
   MODELS: z.string().default(""),
+  /** A Jinja chat template file used instead of the GGUFs' own. */
+  CHAT_TEMPLATE: z.string().optional(),
   REDIS_URL: z.string().optional(),
   API_KEYS: csv.optional(),
   ADMIN_API_KEYS: csv.optional(),
@@ -46,6 +48,7 @@ export interface Config {
   port: number;
   models: ModelSpec[];
   draftModelPath: string;
+  chatTemplatePath: string | undefined;
   redisUrl: string | undefined;
   apiKeys: string[];
   adminApiKeys: string[];
@@ -117,6 +120,7 @@ export function loadConfig(environment: Environment, argv: readonly string[] = [
     port: env.PORT,
     models,
     draftModelPath: env.DRAFT_MODEL,
+    chatTemplatePath: env.CHAT_TEMPLATE,
     redisUrl: env.REDIS_URL,
     apiKeys: env.API_KEYS ?? [],
     adminApiKeys: env.ADMIN_API_KEYS ?? [],

@@ -1,4 +1,4 @@
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { getLlama, LlamaLogLevel, type Llama, type LlamaModel } from "node-llama-cpp";
 import type { Logger } from "pino";
 import type { ModelSpec } from "../config/config.ts";
@@ -12,6 +12,7 @@ export interface EngineOptions {
   contextSize: number;
   sequences: number;
   batchSize: number;
+  chatTemplatePath: string | undefined;
 }
 
 /** Owns node-llama-cpp: the runtime, every served model with its context and sequences, and the draft model. */
@@ -26,8 +27,9 @@ export class Engine {
   static async load(options: EngineOptions, logger: Logger): Promise<Engine> {
     const llama = await getLlama({ gpu: options.gpu, logLevel: LlamaLogLevel.error });
     const models = new Map<string, ServedModel>();
+    const chatTemplate = options.chatTemplatePath === undefined ? undefined : readFileSync(options.chatTemplatePath, "utf8");
     for (const spec of options.models) {
-      const served = await ServedModel.load(llama, { ...spec, ...options });
+      const served = await ServedModel.load(llama, { ...spec, ...options, chatTemplate });
       models.set(spec.id, served);
       logger.info({ model: spec.id, path: spec.path, contextSize: served.contextSize, sequences: served.pool.size }, "model loaded");
     }

@@ -9,6 +9,8 @@ export interface ServedModelOptions {
   contextSize: number;
   sequences: number;
   batchSize: number;
+  /** Overrides the GGUF's tokenizer.chat_template. */
+  chatTemplate?: string;
 }
 
 /** One servable GGUF: its weights, one context shared by all requests, and that context's sequences. */
@@ -20,6 +22,7 @@ export class ServedModel {
     readonly path: string,
     readonly model: LlamaModel,
     readonly pool: SequencePool,
+    private readonly chatTemplateOverride: string | undefined,
   ) {}
 
   static async load(llama: Llama, options: ServedModelOptions): Promise<ServedModel> {
@@ -31,7 +34,7 @@ export class ServedModel {
       threads: options.threads,
       batchSize: Math.min(options.batchSize, contextSize * options.sequences),
     });
-    return new ServedModel(options.id, options.path, model, new SequencePool(context));
+    return new ServedModel(options.id, options.path, model, new SequencePool(context), options.chatTemplate);
   }
 
   /** Tokens one sequence can hold: prompt plus completion. */
@@ -40,7 +43,7 @@ export class ServedModel {
   }
 
   get chatTemplate(): string | undefined {
-    return this.model.fileInfo.metadata.tokenizer?.chat_template ?? undefined;
+    return this.chatTemplateOverride ?? this.model.fileInfo.metadata.tokenizer?.chat_template ?? undefined;
   }
 
   get vocabularySize(): number {
