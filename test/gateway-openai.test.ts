@@ -86,6 +86,35 @@ describe("the official openai SDK against the gateway", () => {
     assert.ok(completion.choices[0]!.text.startsWith(prompt));
   });
 
+  it("scores the prompt with echo, logprobs and max_tokens 0", async () => {
+    const tokens = [79, 110, 310, 543, 258, 622];
+    const scored = await gateway.client.completions.create({ model: "target", prompt: tokens, max_tokens: 0, echo: true, logprobs: 2 });
+    const logprobs = scored.choices[0]!.logprobs!;
+    assert.equal(logprobs.tokens!.length, tokens.length);
+    assert.equal(logprobs.token_logprobs![0], null);
+    assert.equal(logprobs.top_logprobs![0], null);
+    assert.ok(logprobs.token_logprobs!.slice(1).every((value) => value !== null && value <= 0));
+    assert.equal(scored.usage!.completion_tokens, 0);
+    // The prompt's last token, scored, has the logprob a greedy completion of the prefix reports for it.
+    const prefix = await gateway.client.completions.create({ model: "target", prompt: tokens.slice(0, -1), max_tokens: 1, logprobs: 0, logit_bias: { [String(tokens.at(-1))]: 100 } });
+    assert.ok(Math.abs(prefix.choices[0]!.logprobs!.token_logprobs![0]! - logprobs.token_logprobs!.at(-1)!) < 1e-6);
+  });
+
+  it("streams echo with prompt logprobs first, then the completion", async () => {
+    const request = { model: "target", prompt, max_tokens: 3, temperature: 0, echo: true, logprobs: 1, ignore_eos: true };
+    const whole = await gateway.client.completions.create(request as never) as unknown as { choices: { text: string; logprobs: { tokens: string[]; text_offset: number[] } }[] };
+    const stream = await gateway.client.completions.create({ ...request, stream: true } as never) as unknown as AsyncIterable<{ choices: { text: string; logprobs: { tokens: string[]; text_offset: number[] } | null }[] }>;
+    let text = "";
+    const offsets: number[] = [];
+    for await (const chunk of stream) for (const choice of chunk.choices) {
+      text += choice.text;
+      offsets.push(...(choice.logprobs?.text_offset ?? []));
+    }
+    assert.ok(text.startsWith(prompt));
+    assert.equal(text, whole.choices[0]!.text);
+    assert.deepEqual(offsets, whole.choices[0]!.logprobs.text_offset);
+  });
+
   it("returns logprobs in the completions shape", async () => {
     const completion = await gateway.client.completions.create({ model: "target", prompt, max_tokens: 5, temperature: 0, logprobs: 3, ignore_eos: true } as never);
     const logprobs = completion.choices[0]!.logprobs!;

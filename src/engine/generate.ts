@@ -8,6 +8,8 @@ import { StopMatcher } from "./text/stop-matcher.ts";
 
 export interface ChoiceRequest {
   prompt: readonly number[];
+  /** Leading prompt tokens the sequence has already evaluated (scoring the prompt does that). */
+  evaluated: number;
   maxTokens: number;
   sampling: SamplingParams;
   /** This choice's own seed (derived from the request's seed and the choice index). */
@@ -48,7 +50,7 @@ export async function* generateChoice(
   const stopper = new StopMatcher(request.stop);
   const random = createRandom(request.seed);
   const history: number[] = [];
-  let input: readonly number[] = request.prompt;
+  let input: readonly number[] = request.prompt.slice(request.evaluated);
   let logprobSum = 0;
   while (history.length < request.maxTokens) {
     request.signal.throwIfAborted();

@@ -6,6 +6,8 @@ const tokenArray = z.array(z.number().int().min(0));
 export const completionRequestSchema = z.strictObject({
   ...samplingFields,
   prompt: z.union([z.string(), z.array(z.string()).min(1), tokenArray.min(1), z.array(tokenArray.min(1)).min(1)]),
+  // 0 is allowed with echo: it scores the prompt without generating.
+  max_tokens: z.number().int().min(0).nullish(),
   suffix: z.string().nullish(),
   logprobs: z.number().int().min(0).max(5).nullish(),
   echo: z.boolean().nullish(),

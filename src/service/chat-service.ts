@@ -53,11 +53,13 @@ export async function streamChatCompletion(gateway: Gateway, request: ChatReques
     opened.add(index);
     await send(chunk({ index, delta: { role: "assistant", content: "" }, logprobs: null, finish_reason: null }));
   };
-  const result = await runGeneration(gateway, model, plan, signal, async (index, text, tokens) => {
-    if (text.length === 0 && tokens.length === 0) return;
-    await open(index);
-    const logprobs = request.logprobs === true ? { content: chatLogprobs(model, tokens) } : null;
-    await send(chunk({ index, delta: { content: text }, logprobs, finish_reason: null }));
+  const result = await runGeneration(gateway, model, plan, signal, {
+    onDelta: async (index, text, tokens) => {
+      if (text.length === 0 && tokens.length === 0) return;
+      await open(index);
+      const logprobs = request.logprobs === true ? { content: chatLogprobs(model, tokens) } : null;
+      await send(chunk({ index, delta: { content: text }, logprobs, finish_reason: null }));
+    },
   });
   record(gateway, log, model, result);
   for (const choice of result.choices) {
@@ -80,6 +82,7 @@ function prepare(gateway: Gateway, request: ChatRequest): { model: ServedModel; 
     defaultMaxTokens: "rest",
     samplesPerPrompt: request.n ?? 1,
     logprobs: request.logprobs === true ? (request.top_logprobs ?? 0) : null,
+    scorePrompt: false,
     extraStops: rendered.stops,
     tokenBudget: gateway.config.maxTokensBudget,
   });

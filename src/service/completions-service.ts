@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import type { DecodedToken } from "../engine/decoding/strategy.ts";
 import type { ServedModel } from "../engine/served-model.ts";
 import type { RequestLog } from "../logging/request-log.ts";
 import type { CompletionChoice, CompletionRequest, CompletionResponse } from "../protocol/completions.ts";
@@ -20,15 +21,12 @@ export async function createCompletion(gateway: Gateway, request: CompletionRequ
   const echo = request.echo === true;
   return {
     ...envelope(gateway, model),
-    choices: result.choices.map((choice): CompletionChoice => {
-      const prefix = echo ? promptTexts[choice.promptIndex]! : "";
-      return {
-        text: prefix + choice.text,
-        index: choice.index,
-        logprobs: plan.logprobs === null || request.logprobs == null ? null : completionLogprobs(model, choice.tokens, prefix.length),
-        finish_reason: choice.outcome.finishReason,
-      };
-    }),
+    choices: result.choices.map((choice): CompletionChoice => ({
+      text: (echo ? promptTexts[choice.promptIndex]! : "") + choice.text,
+      index: choice.index,
+      logprobs: request.logprobs == null ? null : completionLogprobs(model, [...(choice.promptScores ?? []), ...choice.tokens], 0),
+      finish_reason: choice.outcome.finishReason,
+    })),
     usage: usage(result),
   };
 }
@@ -40,13 +38,19 @@ export async function streamCompletion(gateway: Gateway, request: CompletionRequ
   const base = envelope(gateway, model);
   const includeUsage = request.stream_options?.include_usage === true;
   const chunk = (choices: CompletionChoice[]): unknown => ({ ...base, choices, ...(includeUsage ? { usage: null } : {}) });
+  // Where each choice's next text starts, for text_offset.
   const offsets = new Map<number, number>();
-  const result = await runGeneration(gateway, model, plan, signal, async (index, text, tokens) => {
-    const echoed = request.echo === true && !offsets.has(index) ? promptTexts[Math.floor(index / plan.n)]! : "";
+  const emit = async (index: number, text: string, tokens: DecodedToken[]): Promise<void> => {
     const offset = offsets.get(index) ?? 0;
-    offsets.set(index, offset + echoed.length + text.length);
-    const logprobs = request.logprobs == null ? null : completionLogprobs(model, tokens, offset + echoed.length);
-    if (echoed.length + text.length > 0 || tokens.length > 0) await send(chunk([{ text: echoed + text, index, logprobs, finish_reason: null }]));
+    offsets.set(index, offset + text.length);
+    const logprobs = request.logprobs == null ? null : completionLogprobs(model, tokens, offset);
+    if (text.length > 0 || tokens.length > 0) await send(chunk([{ text, index, logprobs, finish_reason: null }]));
+  };
+  const result = await runGeneration(gateway, model, plan, signal, {
+    onStart: async (index, promptScores) => {
+      if (request.echo === true) await emit(index, promptTexts[Math.floor(index / plan.n)]!, promptScores ?? []);
+    },
+    onDelta: emit,
   });
   record(gateway, log, model, result);
   for (const choice of result.choices) await send(chunk([{ text: "", index: choice.index, logprobs: null, finish_reason: choice.outcome.finishReason }]));
@@ -60,7 +64,7 @@ function prepare(gateway: Gateway, request: CompletionRequest): { model: ServedM
   if (request.suffix != null && request.suffix !== "") throw invalidRequest("suffix is not supported by this model.", "suffix");
   if (bestOf < n) throw invalidRequest("best_of must be greater than or equal to n.", "best_of");
   if (request.stream === true && bestOf > 1) throw invalidRequest("best_of cannot be used with stream.", "best_of");
-  if (request.echo === true && request.logprobs != null) throw invalidRequest("echo together with logprobs (prompt logprobs) is not supported.", "echo");
+  if (request.max_tokens === 0 && request.echo !== true) throw invalidRequest("max_tokens 0 only makes sense with echo (scoring the prompt).", "max_tokens");
   const prompts = promptTokens(model, request.prompt);
   const plan = buildPlan(request, {
     model,
@@ -71,6 +75,7 @@ function prepare(gateway: Gateway, request: CompletionRequest): { model: ServedM
     samplesPerPrompt: bestOf,
     // best_of ranks samples by mean logprob, so it needs them even when the client did not ask.
     logprobs: request.logprobs ?? (bestOf > n ? 0 : null),
+    scorePrompt: request.echo === true && request.logprobs != null,
     extraStops: [],
     tokenBudget: gateway.config.maxTokensBudget,
   });

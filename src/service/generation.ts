@@ -1,8 +1,10 @@
 import { randomInt } from "node:crypto";
+import type { LlamaContextSequence } from "node-llama-cpp";
 import { plainDecoding } from "../engine/decoding/plain.ts";
 import type { DecodedToken } from "../engine/decoding/strategy.ts";
 import { generateChoice, type ChoiceOutcome } from "../engine/generate.ts";
 import type { SamplingParams } from "../engine/sampling/params.ts";
+import { scorePrompt } from "../engine/score.ts";
 import type { ServedModel } from "../engine/served-model.ts";
 import type { Metrics } from "../metrics/metrics.ts";
 import type { Scheduler } from "../scheduler/scheduler.ts";
@@ -13,12 +15,15 @@ export interface GenerationPlan {
   samplesPerPrompt: number;
   /** Choices returned per prompt: the best `n` of `samplesPerPrompt` (best_of), by mean logprob. */
   n: number;
+  /** 0 only scores the prompt (echo with logprobs). */
   maxTokens: number;
   sampling: SamplingParams;
   stop: string[];
   stopTokenIds: Set<number>;
   ignoreEos: boolean;
   logprobs: number | null;
+  /** Also report the logprobs of the prompt's own tokens (echo with logprobs). */
+  scorePrompt: boolean;
 }
 
 export interface GeneratedChoice {
@@ -27,14 +32,7 @@ export interface GeneratedChoice {
   promptIndex: number;
   text: string;
   tokens: DecodedToken[];
-  outcome: ChoiceOutcome;
-}
-
-interface SampleResult {
-  promptIndex: number;
-  sample: number;
-  text: string;
-  tokens: DecodedToken[];
+  promptScores: DecodedToken[] | null;
   outcome: ChoiceOutcome;
 }
 
@@ -42,19 +40,36 @@ export interface GenerationResult {
   choices: GeneratedChoice[];
   promptTokens: number;
   completionTokens: number;
+  timings: { queueMs: number; ttftMs: number | null };
 }
 
-export interface GenerationTimings {
-  queueMs: number;
-  ttftMs: number | null;
+/**
+ * Streams a generation as it happens, each call tagged with the choice's OpenAI index. Only for
+ * plans without best_of ranking (samplesPerPrompt = n): a ranked choice is known only at the end.
+ */
+export interface GenerationListener {
+  /** Once per choice, after its prompt is in and before its first token. */
+  onStart?(index: number, promptScores: DecodedToken[] | null): void | Promise<void>;
+  onDelta(index: number, text: string, tokens: DecodedToken[]): void | Promise<void>;
 }
-
-/** Streamed pieces go to this callback, tagged with the choice's OpenAI index. */
-export type DeltaListener = (index: number, text: string, tokens: DecodedToken[]) => void | Promise<void>;
 
 export interface GenerationServices {
   scheduler: Scheduler;
   metrics: Metrics;
+}
+
+interface Sample {
+  prompt: number[];
+  promptIndex: number;
+  sample: number;
+  index: number;
+}
+
+interface SampleResult extends Sample {
+  text: string;
+  tokens: DecodedToken[];
+  promptScores: DecodedToken[] | null;
+  outcome: ChoiceOutcome;
 }
 
 /**
@@ -67,77 +82,86 @@ export async function runGeneration(
   model: ServedModel,
   plan: GenerationPlan,
   clientSignal: AbortSignal,
-  onDelta?: DeltaListener,
-): Promise<GenerationResult & { timings: GenerationTimings }> {
+  listener?: GenerationListener,
+): Promise<GenerationResult> {
+  if (listener !== undefined && plan.samplesPerPrompt !== plan.n) throw new Error("best_of ranking cannot stream");
   const arrived = performance.now();
   const labels = { model_name: model.id };
-  const samples = plan.prompts.flatMap((prompt, promptIndex) =>
-    Array.from({ length: plan.samplesPerPrompt }, (_, sample) => ({ prompt, promptIndex, sample })));
-  const requestSeed = plan.sampling.seed;
-  let firstTokenAt: number | null = null;
+  const samples: Sample[] = plan.prompts.flatMap((prompt, promptIndex) =>
+    Array.from({ length: plan.samplesPerPrompt }, (_, sample) => ({ prompt, promptIndex, sample, index: promptIndex * plan.n + sample })));
+  const clock = { arrived, firstTokenAt: null as number | null };
   return services.scheduler.run(model.pool, samples.length, clientSignal, async (lease) => {
     services.metrics.queueTime.observe(labels, lease.queuedSeconds);
     services.metrics.promptTokens.inc(labels, samples.reduce((sum, { prompt }) => sum + prompt.length, 0));
     const failure = new AbortController();
     const signal = AbortSignal.any([lease.signal, failure.signal]);
-    const streamsDirectly = plan.samplesPerPrompt === plan.n;
-    const settled = await Promise.allSettled(samples.map(async ({ prompt, promptIndex, sample }, i): Promise<SampleResult> => {
-      const generator = generateChoice(model, lease.sequences[i]!, plainDecoding, {
-        prompt,
-        maxTokens: plan.maxTokens,
-        sampling: plan.sampling,
-        seed: choiceSeed(requestSeed, promptIndex, sample),
-        stop: plan.stop,
-        stopTokenIds: plan.stopTokenIds,
-        ignoreEos: plan.ignoreEos,
-        logprobs: plan.logprobs,
-        signal,
-      });
-      let text = "";
-      const tokens: DecodedToken[] = [];
-      let lastTokenAt = performance.now();
-      try {
-        for (;;) {
-          const step = await generator.next();
-          if (step.done === true) return { promptIndex, sample, text, tokens, outcome: step.value };
-          const now = performance.now();
-          if (step.value.tokens.length > 0) {
-            // Counted as produced, so work done for cancelled requests shows too.
-            services.metrics.generationTokens.inc(labels, step.value.tokens.length);
-            if (firstTokenAt === null) {
-              firstTokenAt = now;
-              services.metrics.timeToFirstToken.observe(labels, (now - arrived) / 1000);
-            } else if (tokens.length > 0) {
-              services.metrics.interTokenLatency.observe(labels, (now - lastTokenAt) / 1000 / step.value.tokens.length);
-            }
-            lastTokenAt = now;
-          }
-          text += step.value.text;
-          tokens.push(...step.value.tokens);
-          if (streamsDirectly && onDelta !== undefined) await onDelta(promptIndex * plan.n + sample, step.value.text, step.value.tokens);
-        }
-      } catch (error) {
+    const settled = await Promise.allSettled(samples.map((sample, i) =>
+      runSample(services, model, plan, sample, lease.sequences[i]!, signal, clock, listener).catch((error: unknown) => {
         failure.abort(error);
         throw error;
-      }
-    }));
+      })));
     const rejected = settled.find((result) => result.status === "rejected");
     if (rejected !== undefined) throw (rejected as PromiseRejectedResult).reason;
     const finished = settled.map((result) => (result as PromiseFulfilledResult<SampleResult>).value);
-    const choices = pickBest(finished, plan);
-    if (!streamsDirectly && onDelta !== undefined) for (const choice of choices) await onDelta(choice.index, choice.text, choice.tokens);
-    const promptTokens = plan.prompts.reduce((sum, prompt) => sum + prompt.length, 0);
-    const completionTokens = finished.reduce((sum, sample) => sum + sample.outcome.completionTokens, 0);
-    services.metrics.e2eLatency.observe(labels, (performance.now() - arrived) / 1000);
+    const e2eMs = performance.now() - arrived;
+    services.metrics.e2eLatency.observe(labels, e2eMs / 1000);
     return {
-      choices,
-      promptTokens,
-      completionTokens,
-      timings: { queueMs: lease.queuedSeconds * 1000, ttftMs: firstTokenAt === null ? null : firstTokenAt - arrived },
+      choices: pickBest(finished, plan),
+      promptTokens: plan.prompts.reduce((sum, prompt) => sum + prompt.length, 0),
+      completionTokens: finished.reduce((sum, sample) => sum + sample.outcome.completionTokens, 0),
+      timings: { queueMs: lease.queuedSeconds * 1000, ttftMs: clock.firstTokenAt === null ? null : clock.firstTokenAt - arrived },
     };
   });
 }
 
+async function runSample(
+  services: GenerationServices,
+  model: ServedModel,
+  plan: GenerationPlan,
+  sample: Sample,
+  sequence: LlamaContextSequence,
+  signal: AbortSignal,
+  clock: { arrived: number; firstTokenAt: number | null },
+  listener: GenerationListener | undefined,
+): Promise<SampleResult> {
+  const labels = { model_name: model.id };
+  const promptScores = plan.scorePrompt ? await scorePrompt(sequence, sample.prompt, plan.logprobs ?? 0) : null;
+  await listener?.onStart?.(sample.index, promptScores);
+  const generator = generateChoice(model, sequence, plainDecoding, {
+    prompt: sample.prompt,
+    evaluated: promptScores === null ? 0 : sample.prompt.length - 1,
+    maxTokens: plan.maxTokens,
+    sampling: plan.sampling,
+    seed: choiceSeed(plan.sampling.seed, sample.promptIndex, sample.sample),
+    stop: plan.stop,
+    stopTokenIds: plan.stopTokenIds,
+    ignoreEos: plan.ignoreEos,
+    logprobs: plan.logprobs,
+    signal,
+  });
+  let text = "";
+  const tokens: DecodedToken[] = [];
+  let lastTokenAt = performance.now();
+  for (;;) {
+    const step = await generator.next();
+    if (step.done === true) return { ...sample, text, tokens, promptScores, outcome: step.value };
+    const now = performance.now();
+    if (step.value.tokens.length > 0) {
+      // Counted as produced, so work done for cancelled requests shows too.
+      services.metrics.generationTokens.inc(labels, step.value.tokens.length);
+      if (clock.firstTokenAt === null) {
+        clock.firstTokenAt = now;
+        services.metrics.timeToFirstToken.observe(labels, (now - clock.arrived) / 1000);
+      } else if (tokens.length > 0) {
+        services.metrics.interTokenLatency.observe(labels, (now - lastTokenAt) / 1000 / step.value.tokens.length);
+      }
+      lastTokenAt = now;
+    }
+    text += step.value.text;
+    tokens.push(...step.value.tokens);
+    await listener?.onDelta(sample.index, step.value.text, step.value.tokens);
+  }
+}
 
 /** Keeps the n samples per prompt with the highest mean logprob (all of them when best_of = n). */
 function pickBest(samples: SampleResult[], plan: GenerationPlan): GeneratedChoice[] {
@@ -146,7 +170,7 @@ function pickBest(samples: SampleResult[], plan: GenerationPlan): GeneratedChoic
     const candidates = samples.filter((sample) => sample.promptIndex === promptIndex);
     const ranked = plan.samplesPerPrompt === plan.n ? candidates : [...candidates].sort((a, b) => meanLogprob(b) - meanLogprob(a));
     ranked.slice(0, plan.n).forEach((sample, rank) => {
-      choices.push({ index: promptIndex * plan.n + rank, promptIndex, text: sample.text, tokens: sample.tokens, outcome: sample.outcome });
+      choices.push({ index: promptIndex * plan.n + rank, promptIndex, text: sample.text, tokens: sample.tokens, promptScores: sample.promptScores, outcome: sample.outcome });
     });
   }
   return choices;

@@ -11,7 +11,7 @@ export function completionLogprobs(model: ServedModel, tokens: readonly DecodedT
     const text = model.detokenize([decoded.token]);
     result.tokens.push(text);
     result.token_logprobs.push(decoded.logprob);
-    result.top_logprobs.push(Object.fromEntries((decoded.top ?? []).map((entry) => [model.detokenize([entry.token]), entry.logprob])));
+    result.top_logprobs.push(decoded.top === null ? null : Object.fromEntries(decoded.top.map((entry) => [model.detokenize([entry.token]), entry.logprob])));
     result.text_offset.push(offset);
     offset += text.length;
   }

@@ -31,6 +31,7 @@ export interface PlanOptions {
   defaultMaxTokens: number | "rest";
   samplesPerPrompt: number;
   logprobs: number | null;
+  scorePrompt: boolean;
   extraStops: string[];
   /** Upper bound on samples x max_tokens for one request. */
   tokenBudget: number;
@@ -60,6 +61,7 @@ export function buildPlan(request: SamplingRequest, options: PlanOptions): Gener
     stopTokenIds: new Set(checkTokens(model, request.stop_token_ids ?? [], "stop_token_ids")),
     ignoreEos: request.ignore_eos ?? false,
     logprobs: options.logprobs,
+    scorePrompt: options.scorePrompt,
   };
 }
 

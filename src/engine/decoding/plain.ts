@@ -1,12 +1,9 @@
 import type { ControlledEvaluateInputItem, Token } from "node-llama-cpp";
-import { fromProbabilityMap, probabilityOf, safeLog, topLogprobs } from "../sampling/distribution.ts";
+import { fromProbabilityMap, probabilityOf, rawDistributionOptions, safeLog, topLogprobs } from "../sampling/distribution.ts";
 import { draw } from "../sampling/draw.ts";
 import { hasPenalties } from "../sampling/params.ts";
 import { applySampling } from "../sampling/transform.ts";
 import type { DecodedToken, DecodingState, DecodingStrategy } from "./strategy.ts";
-
-/** Options under which node-llama-cpp returns the model's full, unmodified distribution. */
-const rawDistribution = { temperature: 1, topK: 0, topP: 1, minP: 0 } as const;
 
 /**
  * One token per step. Sampling happens in JS over the raw distribution (applySampling + the
@@ -22,7 +19,7 @@ export const plainDecoding: DecodingStrategy = {
     const last = tokens[tokens.length - 1]!;
     const items: ControlledEvaluateInputItem[] = [
       ...tokens.slice(0, -1),
-      [last, { generateNext: native ? { token: true, options: { temperature: 0 } } : { probabilities: true, options: rawDistribution } }],
+      [last, { generateNext: native ? { token: true, options: { temperature: 0 } } : { probabilities: true, options: rawDistributionOptions } }],
     ];
     const results = await state.target.controlledEvaluate(items);
     const next = results[input.length - 1]?.next;

@@ -4,6 +4,9 @@ export interface Distribution {
   readonly probs: readonly number[];
 }
 
+/** Sampling options under which node-llama-cpp returns the model's full, unmodified distribution. */
+export const rawDistributionOptions = { temperature: 1, topK: 0, topP: 1, minP: 0 } as const;
+
 /** node-llama-cpp hands probabilities over as a Map already sorted by probability. */
 export function fromProbabilityMap(map: ReadonlyMap<number, number>): Distribution {
   const tokens: number[] = [];
