@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import OpenAI from "openai";
 import { metric, postJson, settle, startTestGateway, type TestGateway } from "./gateway-harness.ts";
+import { conformsAsError } from "./openapi-validator.ts";
 
 const longRequest = { model: "target", prompt: "Once upon a time", max_tokens: 480, temperature: 0, ignore_eos: true };
 
@@ -51,7 +52,7 @@ describe("sequences are freed after cancelled and failed requests", () => {
     assert.deepEqual(statuses, [200, 200, 429, 429, 429, 429]);
     for (const response of responses.filter((r) => r.status === 429)) {
       assert.equal(response.headers.get("retry-after"), "1");
-      const body = (await response.json()) as { error: { type: string; code: string } };
+      const body = await conformsAsError(response);
       assert.equal(body.error.code, "rate_limit_exceeded");
     }
     assert.equal((await fetch(`${gateway.url}/health`)).status, 200);
@@ -80,7 +81,7 @@ describe("per-request timeout", () => {
   it("a request past its deadline is a 504 and frees its sequence", async () => {
     const response = await postJson(`${gateway.url}/v1/completions`, longRequest);
     assert.equal(response.status, 504);
-    const body = (await response.json()) as { error: { type: string; code: string } };
+    const body = await conformsAsError(response);
     assert.equal(body.error.code, "request_timeout");
     assert.equal(await settle(() => metric(gateway.url, "num_sequences_active"), 0), 0);
   });

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { modelPath, postJson } from "./gateway-harness.ts";
 import { spawnGateway, type GatewayProcess } from "./gateway-process.ts";
+import { conformsAsError } from "./openapi-validator.ts";
 
 function spawnTestGateway(environment: Record<string, string>): Promise<GatewayProcess> {
   return spawnGateway({ TARGET_MODEL: modelPath("target"), TARGET_MODEL_ID: "target", DRAFT_MODEL: modelPath("draft"), SEQUENCES: "2", ...environment });
@@ -28,7 +29,7 @@ describe("SIGTERM", () => {
     assert.ok(await until(async () => (await fetch(`${gateway.url}/ready`)).status === 503));
     const refused = await postJson(`${gateway.url}/v1/completions`, { model: "target", prompt: "hi", max_tokens: 1 });
     assert.equal(refused.status, 503);
-    assert.equal(((await refused.json()) as { error: { code: string } }).error.code, "shutting_down");
+    assert.equal((await conformsAsError(refused)).error.code, "shutting_down");
     let rest = "";
     for (;;) {
       const { done, value } = await reader.read();
