@@ -64,7 +64,7 @@ describe("bad input gets the right status and an OpenAI-shaped error", () => {
   });
 
   it("combinations we cannot honour are refused by name", async () => {
-    await expectError(await postJson(completions(), { model: "target", prompt: "hi", best_of: 2, stream: true }), 400, "best_of");
+    await expectError(await postJson(completions(), { model: "target", prompt: "hi", n: 1, best_of: 2, stream: true }), 400, "best_of");
     await expectError(await postJson(completions(), { model: "target", prompt: "hi", n: 3, best_of: 2 }), 400, "best_of");
     await expectError(await postJson(completions(), { model: "target", prompt: "hi", max_tokens: 0 }), 400, "max_tokens");
     await expectError(await postJson(`${gateway.url}/v1/chat/completions`, { model: "target", messages: [{ role: "user", content: "hi" }], top_logprobs: 2 }), 400, "top_logprobs");

@@ -167,6 +167,19 @@ describe("the official openai SDK against the gateway", () => {
     assert.equal(usage?.completion_tokens, 10);
   });
 
+  it("streams n > 1 completions for several prompts, each choice finishing", async () => {
+    const stream = await gateway.client.completions.create({ model: "target", prompt: ["Hello", "Bye"], max_tokens: 5, n: 2, temperature: 0, stream: true, ignore_eos: true } as never) as unknown as AsyncIterable<{ choices: { index: number; text: string; finish_reason: string | null }[] }>;
+    const texts = new Map<number, string>();
+    const finished: number[] = [];
+    for await (const chunk of stream) for (const choice of chunk.choices) {
+      texts.set(choice.index, (texts.get(choice.index) ?? "") + choice.text);
+      if (choice.finish_reason !== null) finished.push(choice.index);
+    }
+    assert.deepEqual(finished.sort(), [0, 1, 2, 3]);
+    assert.equal(texts.get(0), texts.get(1), "greedy choices of one prompt agree");
+    assert.notEqual(texts.get(0), texts.get(2));
+  });
+
   it("chats, non-streaming and streaming alike", async () => {
     const messages = [{ role: "system" as const, content: "Be brief." }, { role: "user" as const, content: "Tell me a story." }];
     const chat = await gateway.client.chat.completions.create({ model: "target", messages, max_tokens: 10, temperature: 0 });

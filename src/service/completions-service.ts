@@ -63,7 +63,8 @@ function prepare(gateway: Gateway, request: CompletionRequest): { model: ServedM
   const bestOf = request.best_of ?? n;
   if (request.suffix != null && request.suffix !== "") throw invalidRequest("suffix is not supported by this model.", "suffix");
   if (bestOf < n) throw invalidRequest("best_of must be greater than or equal to n.", "best_of");
-  if (request.stream === true && bestOf > 1) throw invalidRequest("best_of cannot be used with stream.", "best_of");
+  // Ranking needs every sample finished, so nothing could be streamed; best_of = n ranks nothing.
+  if (request.stream === true && bestOf > n) throw invalidRequest("best_of cannot be used with stream.", "best_of");
   if (request.max_tokens === 0 && request.echo !== true) throw invalidRequest("max_tokens 0 only makes sense with echo (scoring the prompt).", "max_tokens");
   const prompts = promptTokens(model, request.prompt);
   const plan = buildPlan(request, {
