@@ -60,6 +60,12 @@ describe("the official openai SDK against the gateway", () => {
     assert.equal(completion.choices[0]!.text, completion.choices[1]!.text, "greedy choices of one prompt agree");
   });
 
+  it("generates from an empty prompt (the BOS token)", async () => {
+    const completion = await gateway.client.completions.create({ model: "target", prompt: "", max_tokens: 3, temperature: 0, ignore_eos: true } as never);
+    assert.equal(completion.usage!.prompt_tokens, 1);
+    assert.equal(completion.usage!.completion_tokens, 3);
+  });
+
   it("accepts token-id prompts", async () => {
     const completion = await gateway.client.completions.create({ model: "target", prompt: [79, 110, 310], max_tokens: 4, temperature: 0 });
     assert.equal(completion.usage!.prompt_tokens, 3);

@@ -50,11 +50,15 @@ export class ServedModel {
     return this.model.fileInfo.metadata.tokenizer?.ggml?.tokens?.length ?? 0;
   }
 
-  /** The prompt's tokens, after the BOS token when the model asks for one. */
+  /**
+   * The prompt's tokens, after the BOS token when the model asks for one; an empty prompt is the
+   * BOS token alone (generation needs something to condition on).
+   */
   tokenize(text: string): number[] {
     const tokens = this.model.tokenize(text, false);
     const bos = this.model.tokens.bos;
-    return this.model.tokens.shouldPrependBosToken && bos !== null ? [bos, ...tokens] : tokens;
+    if (bos === null) return tokens;
+    return this.model.tokens.shouldPrependBosToken || tokens.length === 0 ? [bos, ...tokens] : tokens;
   }
 
   detokenize(tokens: readonly number[], lastTokens?: readonly number[]): string {
