@@ -56,7 +56,7 @@ export interface Config {
   logLevel: string;
   gpu: "auto" | false | "cuda" | "vulkan" | "metal";
   threads: number;
-  /** 0: the model's training context. */
+  /** 0: the model's training context, capped (see ServedModel). */
   contextSize: number;
   sequences: number;
   batchSize: number;

@@ -25,8 +25,10 @@ export function renderChat(model: ServedModel, messages: readonly TemplateMessag
   if (template === undefined) return renderDefault(model, messages);
   const wrapper = new JinjaTemplateChatWrapper({ template });
   const history: ChatHistoryItem[] = [...messages.map(toHistoryItem), { type: "model", response: [] }];
-  const { contextText } = wrapper.generateContextState({ chatHistory: history });
-  return { tokens: contextText.tokenize(model.model.tokenizer), stops: [] };
+  const { contextText, stopGenerationTriggers } = wrapper.generateContextState({ chatHistory: history });
+  // Triggers made of special tokens end generation as EOG tokens; the textual ones become stop strings.
+  const stops = stopGenerationTriggers.map((trigger) => trigger.toString()).filter((text) => text.length > 0 && model.tokenize(text).every((token) => !model.isEndOfGeneration(token)));
+  return { tokens: contextText.tokenize(model.model.tokenizer), stops };
 }
 
 function renderDefault(model: ServedModel, messages: readonly TemplateMessage[]): RenderedChat {

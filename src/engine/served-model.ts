@@ -1,11 +1,14 @@
 import type { Llama, LlamaModel, Token } from "node-llama-cpp";
 import { SequencePool } from "./sequence-pool.ts";
 
+/** Without CONTEXT_SIZE, long-context models get this many tokens per sequence, not their full (costly) training context. */
+const defaultContextCap = 4096;
+
 export interface ServedModelOptions {
   id: string;
   path: string;
   threads: number;
-  /** 0: the model's training context. */
+  /** 0: the model's training context, at most defaultContextCap. */
   contextSize: number;
   sequences: number;
   batchSize: number;
@@ -27,7 +30,7 @@ export class ServedModel {
 
   static async load(llama: Llama, options: ServedModelOptions): Promise<ServedModel> {
     const model = await llama.loadModel({ modelPath: options.path });
-    const contextSize = options.contextSize > 0 ? options.contextSize : model.trainContextSize;
+    const contextSize = options.contextSize > 0 ? options.contextSize : Math.min(model.trainContextSize, defaultContextCap);
     const context = await model.createContext({
       contextSize,
       sequences: options.sequences,
