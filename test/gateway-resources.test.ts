@@ -45,6 +45,14 @@ describe("sequences are freed after cancelled and failed requests", () => {
     assert.ok((await generated()) - before < 2 * longRequest.max_tokens);
   });
 
+  it("a request that fails during generation frees its sequences", async () => {
+    const banAll = Object.fromEntries(Array.from({ length: 2048 }, (_, token) => [String(token), -100]));
+    const response = await postJson(`${gateway.url}/v1/completions`, { ...longRequest, n: 2, logit_bias: banAll });
+    assert.equal(response.status, 400);
+    assert.equal((await conformsAsError(response)).error.param, "logit_bias");
+    assert.equal(await settle(active, 0), 0);
+  });
+
   it("overload answers 429 with Retry-After and the server carries on", async () => {
     const responses = await Promise.all(Array.from({ length: 6 }, () => postJson(`${gateway.url}/v1/completions`, { ...longRequest, max_tokens: 120, n: 2 })));
     const statuses = responses.map((response) => response.status).sort();

@@ -1,9 +1,11 @@
 import type { Random } from "../../../kernels/random.ts";
+import { invalidRequest } from "../../protocol/errors.ts";
 import type { Distribution } from "./distribution.ts";
 
 /** Inverse-CDF draw from a (transformed) distribution with the request's seeded random source. */
 export function draw(distribution: Distribution, random: Random): number {
-  if (distribution.tokens.length === 0) throw new Error("Every token was excluded by logit_bias");
+  // Only a logit_bias of -100 on every token can empty a distribution.
+  if (distribution.tokens.length === 0) throw invalidRequest("logit_bias excludes every token.", "logit_bias");
   if (distribution.tokens.length === 1) return distribution.tokens[0]!;
   let u = random.next();
   for (let i = 0; i < distribution.tokens.length; i++) {
