@@ -46,10 +46,6 @@ export class Scheduler {
     return this.inFlight.count - this.queue.length;
   }
 
-  get draining(): boolean {
-    return this.isDraining;
-  }
-
   async run<T>(pool: SequencePool, count: number, clientSignal: AbortSignal, work: (lease: Lease) => Promise<T>): Promise<T> {
     if (this.isDraining) throw shuttingDown();
     if (count > pool.size) throw invalidRequest(`This request needs ${count} parallel sequences; the model serves at most ${pool.size}.`, "n");
