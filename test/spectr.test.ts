@@ -611,6 +611,8 @@ describe("cost model", () => {
     assert.equal(plainDecoding(costs).tokensPerSecond, 1000 / 20.5);
     // K = 1 is the classic (1 - alpha^(L+1)) / (1 - alpha).
     for (const l of [1, 3, 8]) near(blockEfficiency(iidAcceptanceModel({ alpha: 0.7 }), 1, l), (1 - 0.7 ** (l + 1)) / 0.3, 1e-12, `E(1, ${l})`);
+    // Per-position rates (the last repeats): 1 + 0.9 + 0.9 * 0.6 + 0.9 * 0.6 * 0.6.
+    near(blockEfficiency(iidAcceptanceModel({ alpha: [0.9, 0.6] }), 1, 3), 1 + 0.9 + 0.54 + 0.324, 1e-12, "E by position");
   });
 
   it("picks plain decoding when drafting is expensive or acceptance low, speculation when cheap and high", () => {

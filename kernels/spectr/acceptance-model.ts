@@ -58,22 +58,26 @@ export function binomialPmf(n: number, probability: number): Float64Array {
 
 /**
  * The simple i.i.d. model, from `alpha` = the chance one draft is accepted (sum_x min(p, q),
- * standard speculative sampling's acceptance rate). With k survivors some draft is accepted
- * with 1 - (1 - alpha)^k; then the accepted draft survives and each of the other k - 1 also
- * does with probability `agreement` (it holds the same token); otherwise none survives.
- * Assumptions: positions alike and independent; 1 - (1 - alpha)^k is an UPPER bound on
- * K-SEQ's p_acc(rho*) = 1 - (1 - beta(rho*))^k, as beta(rho*) <= beta(1) = alpha (tight at
- * k = 1); drafts matching a residual token are ignored (conservative). agreement = 0
- * (default, conservative) leaves one survivor after the first position; K = 1 gives the
- * classic E = (1 - alpha^(L+1)) / (1 - alpha).
+ * standard speculative sampling's acceptance rate), one number or one per position (the last
+ * repeats). With k survivors some draft is accepted with 1 - (1 - alpha)^k; then the accepted
+ * draft survives and each of the other k - 1 also does with probability `agreement` (it holds
+ * the same token); otherwise none survives.
+ * Assumptions: positions independent; 1 - (1 - alpha)^k is an UPPER bound on K-SEQ's
+ * p_acc(rho*) = 1 - (1 - beta(rho*))^k, as beta(rho*) <= beta(1) = alpha (tight at k = 1);
+ * at rho* no draft survives a rejection (index.ts). agreement = 0 (default, conservative)
+ * leaves one survivor after the first position; K = 1 gives the classic
+ * E = (1 - alpha^(L+1)) / (1 - alpha).
  */
-export function iidAcceptanceModel({ alpha, agreement = 0 }: { alpha: number; agreement?: number }): AcceptanceModel {
-  if (!(alpha >= 0 && alpha <= 1)) throw new RangeError(`alpha = ${alpha} must be in [0, 1]`);
+export function iidAcceptanceModel({ alpha, agreement = 0 }: { alpha: number | readonly number[]; agreement?: number }): AcceptanceModel {
+  const alphas = typeof alpha === "number" ? [alpha] : alpha;
+  if (alphas.length === 0) throw new RangeError("alpha needs at least one value");
+  for (const a of alphas) if (!(a >= 0 && a <= 1)) throw new RangeError(`alpha = ${a} must be in [0, 1]`);
   if (!(agreement >= 0 && agreement <= 1)) throw new RangeError(`agreement = ${agreement} must be in [0, 1]`);
   return {
-    survivorTransition(k) {
+    survivorTransition(k, position) {
+      const a = alphas[Math.min(position, alphas.length - 1)]!;
       const row = new Float64Array(k + 1);
-      const accepted = -Math.expm1(k * Math.log1p(-alpha));
+      const accepted = -Math.expm1(k * Math.log1p(-a));
       row[0] = 1 - accepted;
       binomialPmf(k - 1, agreement).forEach((pr, j) => (row[j + 1] = accepted * pr));
       return row;
