@@ -12,20 +12,25 @@ export interface SseHandlers {
 }
 
 const encoder = new TextEncoder();
+const bufferedChunks = 64;
 
 /**
  * Data-only server-sent events as OpenAI sends them: `data: {json}\n\n` per chunk, ending with
- * `data: [DONE]`. Writes wait for the client to read (backpressure); a reader that goes away
- * makes the next write fail, which ends generation through the request's abort signal.
+ * `data: [DONE]`. Up to `bufferedChunks` chunks may wait for the client; beyond that `send`
+ * waits (backpressure). Generation does not wait for each chunk to reach the socket, so the
+ * sequences of concurrent requests keep landing in the same llama.cpp batch. A reader that goes
+ * away makes the next send fail, which ends generation.
  */
 export async function sseResponse(handlers: SseHandlers): Promise<Response> {
-  const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
+  const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>({}, new CountQueuingStrategy({ highWaterMark: bufferedChunks }));
   const writer = writable.getWriter();
   let started!: () => void;
   const firstChunk = new Promise<void>((resolve) => (started = resolve));
   const send: ChunkSink = async (payload) => {
     started();
-    await writer.write(encoder.encode(`data: ${JSON.stringify(payload)}\n\n`));
+    await writer.ready;
+    // Failures surface through writer.ready on the next send, and through close() at the end.
+    writer.write(encoder.encode(`data: ${JSON.stringify(payload)}\n\n`)).catch(() => undefined);
   };
   const finish = async (outcome: "complete" | "failed" | "client_closed", error?: unknown): Promise<void> => {
     try {
