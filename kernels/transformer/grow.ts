@@ -33,12 +33,13 @@ function cloneLayer(layer: LayerWeights): LayerWeights {
 }
 
 /** New layers are spread evenly: after base layer i come floor((i+1)n/L) - floor(in/L) of them. */
-export function growModel(config: LlamaConfig, weights: LlamaWeights, plan: GrowthPlan, seed: number): { config: LlamaConfig; weights: LlamaWeights } {
+export function growModel(config: LlamaConfig, weights: LlamaWeights, plan: GrowthPlan, seed: number): { config: LlamaConfig; weights: LlamaWeights; newLayers: number[] } {
   if (plan.layers < config.layers || plan.ffnDim < config.ffnDim) throw new Error("growth cannot shrink a model");
   const grown: LlamaConfig = { ...config, layers: plan.layers, ffnDim: plan.ffnDim };
   const added = plan.layers - config.layers;
   const fresh = initWeights(grown, seed);
   const layers: LayerWeights[] = [];
+  const newLayers: number[] = [];
   let freshIndex = 0;
   for (let i = 0; i < config.layers; i++) {
     layers.push(widenFfn(weights.layers[i]!, plan.ffnDim, seed + 1 + i));
@@ -48,6 +49,7 @@ export function growModel(config: LlamaConfig, weights: LlamaWeights, plan: Grow
       const silent = { ...layer, attn_output: tf.zerosLike(layer.attn_output), ffn_down: tf.zerosLike(layer.ffn_down) };
       layer.attn_output.dispose();
       layer.ffn_down.dispose();
+      newLayers.push(layers.length);
       layers.push(silent);
     }
   }
@@ -58,5 +60,6 @@ export function growModel(config: LlamaConfig, weights: LlamaWeights, plan: Grow
   return {
     config: grown,
     weights: { token_embd: tf.clone(weights.token_embd), layers, output_norm: tf.clone(weights.output_norm), output: tf.clone(weights.output) },
+    newLayers,
   };
 }

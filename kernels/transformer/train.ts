@@ -15,6 +15,11 @@ export interface TrainOptions {
   minLearningRateRatio: number;
   clipNorm: number;
   seed: number;
+  /**
+   * Learning-rate multiplier per weight, by its name in the variable map (e.g.
+   * "blk.3.attn_q"): lets freshly grown layers learn faster than trained ones.
+   */
+  learningRateScale?: (name: string) => number;
   onStep?: (step: number, loss: number, learningRate: number) => void;
 }
 
@@ -60,12 +65,18 @@ export function train(config: LlamaConfig, initial: LlamaWeights, stream: Int32A
   const weights = toVariables(initial, name);
   const variables = tf.engine().registeredVariables;
   const trainable = Object.values(variables).filter((v) => v.name.startsWith(`${name}/`));
-  const optimizer = tf.train.adam(options.learningRate, 0.9, 0.95, 1e-8);
+  // One Adam per learning-rate group: tfjs optimizers have a single learning rate.
+  const scaleOf = (variableName: string): number => options.learningRateScale?.(variableName.slice(name.length + 1)) ?? 1;
+  const groups = new Map<number, tf.AdamOptimizer>();
+  for (const v of trainable) {
+    const scale = scaleOf(v.name);
+    if (!groups.has(scale)) groups.set(scale, tf.train.adam(options.learningRate * scale, 0.9, 0.95, 1e-8));
+  }
   const random = createRandom(options.seed);
   let finalLoss = NaN;
   for (let step = 0; step < options.steps; step++) {
     const learningRate = learningRateAt(step, options);
-    (optimizer as unknown as { learningRate: number }).learningRate = learningRate;
+    for (const [scale, optimizer] of groups) (optimizer as unknown as { learningRate: number }).learningRate = learningRate * scale;
     const { inputs, targets } = sampleBatch(stream, options.batchSize, options.sequenceLength, random);
     const loss = tf.tidy(() => {
       const x = tf.tensor2d(inputs, [options.batchSize, options.sequenceLength], "int32");
@@ -73,12 +84,15 @@ export function train(config: LlamaConfig, initial: LlamaWeights, stream: Int32A
       const { value, grads } = tf.variableGrads(() => crossEntropy(forward(config, weights, x).logits, y), trainable);
       const norm = tf.sqrt(tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g))))).dataSync()[0]!;
       const scale = norm > options.clipNorm ? options.clipNorm / norm : 1;
-      optimizer.applyGradients(Object.entries(grads).map(([name, g]) => ({ name, tensor: tf.mul(g, scale) })));
+      for (const [groupScale, optimizer] of groups) {
+        const members = Object.entries(grads).filter(([variableName]) => scaleOf(variableName) === groupScale);
+        optimizer.applyGradients(members.map(([variableName, g]) => ({ name: variableName, tensor: tf.mul(g, scale) })));
+      }
       return value.dataSync()[0]!;
     });
     finalLoss = loss;
     options.onStep?.(step, loss, learningRate);
   }
-  optimizer.dispose();
+  for (const optimizer of groups.values()) optimizer.dispose();
   return { weights, tokensSeen: options.steps * options.batchSize * options.sequenceLength, finalLoss };
 }
