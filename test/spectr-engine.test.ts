@@ -13,9 +13,14 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { getLlama, LlamaLogLevel, type Llama, type LlamaContextSequence, type LlamaModel } from "node-llama-cpp";
+import { getLlama, LlamaLogLevel, type Llama, type LlamaContextSequence, type LlamaModel, type Token } from "node-llama-cpp";
 import { loadCorpus } from "../kernels/corpus.ts";
+import { chiSquareTest } from "../kernels/kseq/chi-square.ts";
+import { createRandom } from "../kernels/random.ts";
 import { plainDecoding } from "../src/engine/decoding/plain.ts";
+import { fromProbabilityMap, rawDistributionOptions } from "../src/engine/sampling/distribution.ts";
+import { applySampling } from "../src/engine/sampling/transform.ts";
+import { createSpeculationTuner } from "../src/engine/decoding/speculation-tuner.ts";
 import { fixedSpeculation, SpectrDecoding } from "../src/engine/decoding/spectr.ts";
 import { createDraftPool, leaseSpectrSequences } from "../src/engine/decoding/spectr-sequences.ts";
 import type { DecodedToken, DecodingStrategy } from "../src/engine/decoding/strategy.ts";
@@ -134,6 +139,185 @@ describe("SpecTr engine, temperature 0", () => {
         });
       }
     }
+  });
+});
+
+describe("SpecTr engine, temperature 1: law of the first two tokens", () => {
+  /**
+   * Exact plain joint P(y1, y2) = p~(y1 | c) p~(y2 | c, y1), p~ = applySampling of the target's
+   * raw distribution (temperature 1, top-k 3: the transforms must reach p and q alike, and any
+   * token outside the top 3 fails at once). N seeded SpecTr samples (K = 4, L = 2: y1 and y2
+   * come from positions 0 and 1 of one block, through the survivor logic, or y2 from the next
+   * block after a rejection) are counted per cell; chi-square with cells expected < 5 pooled
+   * into one tail bin, rejecting at alpha = 0.01. The prompt is the flattest joint (most
+   * entropy) of 8 fixed validation prompts: a shift of given TV then has the most chi-square
+   * distance.
+   *
+   * Power, by simulation on this very P (the same binning and test on 300 multinomial samples
+   * of size N from a shifted Q): "top to rare half" (mass from the most likely pair to the less
+   * likely half of the pairs), "top to second" (between the two most likely pairs), "first
+   * token" (y1's mass from its mode to its second value, conditionals kept: a position-0 bug),
+   * "second token" (within the commonest y1, from its commonest y2 to the others: a position-1
+   * or survivor bug), and the worst case for any test, a shift in proportion to P of one half
+   * of the mass against the other (chi-square distance 4 TV^2).
+   * Budget: one sample costs ~25-40 ms here (~10 distributions copied from node-llama-cpp and
+   * transformed, three batched calls), so N = 3000 takes 75-125 s. At N = 3000 the simulated
+   * power against TV = 2% is only ~0.6 (top to second), ~0.4 (top to rare half, second token),
+   * ~0.2 (first token, worst case) (at N = 4000: 0.82, 0.68, 0.67, 0.29, 0.19); 0.9 against
+   * every 2% shift would need N ~ 30,000 (4 N TV^2 must reach ~45 for the worst case), 15-20
+   * minutes. So the test asserts power >= 0.9 against TV = 4% shifts of the four concentrated
+   * kinds (~1.0 at N = 3000), and reports its power at 2%.
+   */
+  it("matches plain sampling's exact joint (chi-square, alpha 0.01; simulated power >= 0.9 against 4% TV shifts, reported at 2%)", async (t) => {
+    const N = 3000;
+    const ALPHA = 0.01;
+    const sampling: SamplingParams = { ...greedy, temperature: 1, topK: 3 };
+
+    // Exact joint from the target's distributions: one evaluation on c, one on c + y1 per y1.
+    const [sequence] = target.pool.take(1);
+    const distribution = async (tokens: number[], history: number[]) => {
+      await sequence!.clearHistory();
+      const items = tokens.map((token) => token as Token) as Parameters<LlamaContextSequence["controlledEvaluate"]>[0];
+      items[items.length - 1] = [tokens[tokens.length - 1]! as Token, { generateNext: { probabilities: true, options: rawDistributionOptions } }];
+      const results = await sequence!.controlledEvaluate(items);
+      return applySampling(fromProbabilityMap(results[tokens.length - 1]!.next!.probabilities!), sampling, history);
+    };
+    const exactJoint = async (prompt: number[]) => {
+      const cells = new Map<string, number>();
+      const first = await distribution(prompt, []);
+      for (const [i, y1] of first.tokens.entries()) {
+        const second = await distribution([...prompt, y1], [y1]);
+        second.tokens.forEach((y2, j) => cells.set(`${y1},${y2}`, first.probs[i]! * second.probs[j]!));
+      }
+      return cells;
+    };
+    // Of 8 validation prompts, the one whose joint is flattest (most entropy): a fixed choice
+    // that gives a 2% shift the most chi-square distance.
+    let prompt: number[] = [];
+    let cells = new Map<string, number>();
+    let bestEntropy = -1;
+    for (const candidate of validationPrompts(20).slice(0, 8)) {
+      const joint = await exactJoint(candidate);
+      const entropy = [...joint.values()].reduce((h, q) => h - q * Math.log(q), 0);
+      if (entropy > bestEntropy) [prompt, cells, bestEntropy] = [candidate, joint, entropy];
+    }
+    await target.pool.give([sequence!]);
+    const keys = [...cells.keys()];
+    const expected = keys.map((key) => cells.get(key)!);
+    const index = new Map(keys.map((key, i) => [key, i]));
+
+    // N SpecTr samples of (y1, y2); the sequences are reused, so each sample evaluates only the
+    // last prompt token (alignment keeps the shared prompt) and its own block.
+    const observed = new Float64Array(keys.length + 1); // last: outside the support
+    const random = createRandom(20261126);
+    const lease = leaseSpectrSequences(target.pool, draftPool, 5);
+    const figures = { blocks: 0, accepted: 0 };
+    try {
+      const [empty, ...targets] = lease.targets;
+      for (let n = 0; n < N; n++) {
+        const strategy = new SpectrDecoding({ targets, drafts: lease.drafts.slice(0, 4), policy: fixedSpeculation(4, 2), survivorTolerance: 1e-3 });
+        const state = { target: empty!, sampling, random, logprobs: null, history: [] as number[] };
+        let input: number[] = prompt;
+        while (state.history.length < 2) {
+          state.history.push(...(await strategy.next(input, state)).map((d) => d.token));
+          input = state.history.slice(-1);
+        }
+        observed[index.get(state.history.slice(0, 2).join(",")) ?? keys.length]! += 1;
+        figures.blocks += strategy.figures.blocks;
+        figures.accepted += strategy.figures.acceptedTokens;
+      }
+    } finally {
+      await lease.release();
+    }
+    assert.equal(observed[keys.length], 0, "a sample outside the top-k support");
+    const probabilities = [...expected, 0];
+    const { statistic, df, pValue } = chiSquareTest(observed, probabilities);
+    t.diagnostic(`N = ${N}, ${keys.length} cells, chi2 = ${statistic.toFixed(1)}, df = ${df}, p = ${pValue.toPrecision(3)}; blocks per sample ${(figures.blocks / N).toFixed(3)}, accepted tokens per block ${(figures.accepted / figures.blocks).toFixed(3)}`);
+    assert.ok(pValue > ALPHA, `chi2 = ${statistic}, df = ${df}, p-value = ${pValue}`);
+
+    t.diagnostic(`simulated power at N = ${N} against 2% TV shifts: ${JSON.stringify(simulatedPower(keys, expected, N, ALPHA, 0.02))}`);
+    const power = simulatedPower(keys, expected, N, ALPHA, 0.04);
+    t.diagnostic(`simulated power at N = ${N} against 4% TV shifts: ${JSON.stringify(power)}`);
+    for (const [shift, value] of Object.entries(power)) if (shift !== "worst case (proportional)") assert.ok(value >= POWER, `power ${value} against "${shift}"`);
+  });
+});
+
+const POWER = 0.9;
+
+/** Rejection rate of the chi-square test (at alpha) on N draws from shifted laws with TV = delta. */
+function simulatedPower(keys: string[], p: number[], n: number, alpha: number, delta: number, repeats = 300): Record<string, number> {
+  const order = [...p.keys()].sort((a, b) => p[b]! - p[a]!);
+  const top = order[0]!;
+  const rare = order.slice(Math.ceil(order.length / 2));
+  const shifts: Record<string, number[]> = {};
+  const move = (from: number[], fromWeights: number[], to: number[], toWeights: number[]): number[] => {
+    const q = [...p];
+    const fw = fromWeights.reduce((a, b) => a + b, 0);
+    const tw = toWeights.reduce((a, b) => a + b, 0);
+    from.forEach((i, j) => (q[i]! -= (delta * fromWeights[j]!) / fw));
+    to.forEach((i, j) => (q[i]! += (delta * toWeights[j]!) / tw));
+    return q;
+  };
+  shifts["top to rare half"] = move([top], [1], rare, rare.map((i) => p[i]!));
+  shifts["top to second"] = move([top], [1], [order[1]!], [1]);
+  const y1 = (i: number): string => keys[i]!.split(",")[0]!;
+  const marginal = new Map<string, number>();
+  keys.forEach((key, i) => marginal.set(y1(i), (marginal.get(y1(i)) ?? 0) + p[i]!));
+  const [mode, second] = [...marginal.entries()].sort((a, b) => b[1] - a[1]).map(([token]) => token);
+  const ofMode = order.filter((i) => y1(i) === mode);
+  const ofSecond = order.filter((i) => y1(i) === second);
+  shifts["first token"] = move(ofMode, ofMode.map((i) => p[i]!), ofSecond, ofSecond.map((i) => p[i]!));
+  shifts["second token"] = move([ofMode[0]!], [1], ofMode.slice(1), ofMode.slice(1).map((i) => p[i]!));
+  const plus: number[] = [];
+  const minus: number[] = [];
+  let balance = 0;
+  for (const i of order) (balance <= 0 ? plus : minus).push(i), (balance += (balance <= 0 ? 1 : -1) * p[i]!);
+  shifts["worst case (proportional)"] = move(minus, minus.map((i) => p[i]!), plus, plus.map((i) => p[i]!));
+  const random = createRandom(7);
+  const power: Record<string, number> = {};
+  for (const [name, q] of Object.entries(shifts)) {
+    const cumulative: number[] = [];
+    let sum = 0;
+    for (const value of q) cumulative.push((sum += Math.max(0, value)));
+    let rejected = 0;
+    for (let r = 0; r < repeats; r++) {
+      const counts = new Float64Array(p.length);
+      for (let i = 0; i < n; i++) {
+        const u = random.next() * sum;
+        let lo = 0;
+        let hi = cumulative.length - 1;
+        while (lo < hi) {
+          const mid = (lo + hi) >> 1;
+          if (cumulative[mid]! > u) hi = mid;
+          else lo = mid + 1;
+        }
+        counts[lo]! += 1;
+      }
+      if (chiSquareTest(counts, p).pValue < alpha) rejected++;
+    }
+    power[name] = rejected / repeats;
+  }
+  return power;
+}
+
+describe("SpecTr engine, (K, L) tuner", () => {
+  it("measures cost curves at start-up, plans within bounds, and serves through the engine (greedy output unchanged)", async () => {
+    const prompt = validationPrompts(20)[0]!;
+    let tuner;
+    {
+      await using lease = leaseSpectrSequences(target.pool, draftPool, 4);
+      ({ tuner } = await createSpeculationTuner({ targets: lease.targets, drafts: lease.drafts, prompt, maxK: 4, maxL: 4, rounds: 2 }));
+      for (const sequence of [...lease.targets, ...lease.drafts]) assert.equal(sequence.contextTokens.length, 0);
+    }
+    for (const temperatureZero of [false, true]) {
+      const { choice, candidates } = tuner.plan(temperatureZero);
+      assert.equal(candidates.length, 16);
+      assert.ok(choice.k >= 0 && choice.k <= 4 && choice.l >= 0 && choice.l <= 4 && choice.tokensPerSecond > 0);
+    }
+    const expected = ids(await plain(prompt));
+    await using lease = leaseSpectrSequences(target.pool, draftPool, 4);
+    const strategy = new SpectrDecoding({ targets: lease.targets, drafts: lease.drafts, policy: tuner });
+    assert.deepEqual(ids(await generate(lease.targets[0]!, strategy, prompt)), expected);
   });
 });
 

@@ -1,0 +1,219 @@
+/**
+ * Chooses SpecTr's (K, L) for a served model: measures at start-up what a batched call costs
+ * the target and the draft for the batch sizes in play, turns that into cost curves
+ * (tableCostCurve), and picks the fastest shape with chooseSpeculation under an acceptance
+ * model that starts from a prior and follows the blocks actually served (estimator.ts),
+ * falling back to plain decoding (K = 1, L = 0) when speculation does not pay.
+ *
+ * One tuner per served model, shared by all its choices (it is the SpeculationPolicy every
+ * SpectrDecoding of that model gets); temperature 0 and sampling are tuned apart: their
+ * acceptance differs, and so do their costs (at temperature 0 without penalties, bias or
+ * logprobs both models pick the argmax natively and no distribution is copied into JS).
+ *
+ * Cost model assumptions (beyond cost.ts's): a sampled block copies a distribution per draft
+ * per draft step and per verified position (pessimistic: shared prefixes are copied once);
+ * costs are measured on a short context and do not grow with it; a measured call includes
+ * node-llama-cpp's batching overhead, so curves are for one choice on otherwise idle contexts.
+ */
+import type { LlamaContextSequence, Token } from "node-llama-cpp";
+import {
+  chooseSpeculation,
+  createAcceptanceStats,
+  estimatedAcceptanceModel,
+  iidAcceptanceModel,
+  observeBlock,
+  tableCostCurve,
+  type AcceptanceModel,
+  type AcceptanceStats,
+  type SpeculationCosts,
+  type SpeculationPlan,
+  type SpectrBlockResult,
+} from "../../../kernels/spectr/index.ts";
+import { fromProbabilityMap, rawDistributionOptions } from "../sampling/distribution.ts";
+import { greedy } from "../sampling/params.ts";
+import { applySampling } from "../sampling/transform.ts";
+import { toSparse, type SpeculationPolicy, type SpeculationShape } from "./spectr.ts";
+import { alignSequences } from "./spectr-sequences.ts";
+
+/** Measured (batch, ms) points and the per-distribution cost. */
+export interface CostProfile {
+  /** One target call on n tokens (spread over up to K sequences), argmax only. */
+  readonly target: ReadonlyArray<readonly [number, number]>;
+  /** One draft step on k sequences (one token each), argmax only. */
+  readonly draft: ReadonlyArray<readonly [number, number]>;
+  /** Copying one next-token distribution out and transforming it (applySampling, sparse). */
+  readonly distributionMs: number;
+}
+
+export interface MeasureOptions {
+  /** Target and draft sequences to time on (cleared before and after). */
+  readonly targets: readonly LlamaContextSequence[];
+  readonly drafts: readonly LlamaContextSequence[];
+  /** Context to time on (a short representative prompt). */
+  readonly prompt: readonly number[];
+  /** Largest K and L considered. */
+  readonly maxK: number;
+  readonly maxL: number;
+  /** Timed rounds per shape (median taken); default 5. */
+  readonly rounds?: number;
+}
+
+const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+
+/**
+ * Times batched calls shaped as SpecTr makes them: K sequences x m tokens for the target
+ * (m = L + 1; m = 1, K = 1 is plain decoding) and K sequences x 1 token for the draft, each on
+ * the prompt, and the cost of one distribution. A few hundred ms at start-up.
+ */
+export async function measureCosts(options: MeasureOptions): Promise<CostProfile> {
+  const { prompt, maxK, maxL, rounds = 5 } = options;
+  const ks = [1, 2, 4, 8].filter((k) => k <= maxK && k <= options.targets.length);
+  const ms = [1, 2, 3, 5, 9].filter((m) => m <= maxL + 1);
+  const filler = (count: number, salt: number): Token[] => Array.from({ length: count }, (_, i) => ((prompt[(i + salt) % prompt.length] ?? 1) as Token));
+
+  const time = async (sequences: readonly LlamaContextSequence[], tokensEach: number): Promise<number> => {
+    const times: number[] = [];
+    for (let round = 0; round <= rounds; round++) {
+      const catchUp = await alignSequences(sequences, prompt);
+      const start = performance.now();
+      await Promise.all(sequences.map((sequence, k) => {
+        const tokens = [...(catchUp as Token[]), ...filler(tokensEach - 1, k + round)];
+        const items = tokens.map((token) => token as Token) as Parameters<LlamaContextSequence["controlledEvaluate"]>[0];
+        items[items.length - 1] = [tokens[tokens.length - 1]!, { generateNext: { token: true, options: { temperature: 0 } } }];
+        return sequence.controlledEvaluate(items);
+      }));
+      if (round > 0) times.push(performance.now() - start); // round 0 evaluates the prompt
+    }
+    return median(times);
+  };
+
+  const byBatch = new Map<number, number[]>();
+  for (const k of ks) for (const m of ms) {
+    const n = k * m;
+    byBatch.set(n, [...(byBatch.get(n) ?? []), await time(options.targets.slice(0, k), m)]);
+  }
+  const draft: [number, number][] = [];
+  for (const k of ks.filter((k) => k <= options.drafts.length)) draft.push([k, await time(options.drafts.slice(0, k), 1)]);
+
+  // One distribution: copied out by node-llama-cpp, converted, transformed.
+  const [sequence] = options.targets;
+  const copies: number[] = [];
+  for (let round = 0; round <= rounds; round++) {
+    const catchUp = await alignSequences([sequence!], prompt);
+    const items = catchUp.map((token) => token as Token) as Parameters<LlamaContextSequence["controlledEvaluate"]>[0];
+    items[items.length - 1] = [catchUp[catchUp.length - 1]! as Token, { generateNext: { probabilities: true, options: rawDistributionOptions } }];
+    const start = performance.now();
+    const results = await sequence!.controlledEvaluate(items);
+    toSparse(applySampling(fromProbabilityMap(results[items.length - 1]!.next!.probabilities!), { ...greedy, temperature: 1 }, []));
+    if (round > 0) copies.push(performance.now() - start);
+  }
+  await Promise.all([...options.targets, ...options.drafts].map((s) => s.clearHistory()));
+  const plainToken = median(byBatch.get(1) ?? [0]);
+  return {
+    target: [...byBatch.entries()].map(([n, values]) => [n, median(values)] as const),
+    draft,
+    distributionMs: Math.max(0, median(copies) - plainToken),
+  };
+}
+
+/** Cost curves for sampled decoding (distributions copied) and for native greedy decoding. */
+export function costCurves(profile: CostProfile): { sampled: SpeculationCosts; greedy: SpeculationCosts } {
+  const target = tableCostCurve(profile.target);
+  const draft = tableCostCurve(profile.draft);
+  const d = profile.distributionMs;
+  return {
+    sampled: { targetMs: (n) => target(n) + n * d, draftStepMs: (k) => draft(k) + k * d },
+    // One distribution per block ranks the K distinct first tokens.
+    greedy: { targetMs: target, draftStepMs: draft, blockOverheadMs: d },
+  };
+}
+
+export interface TunerOptions {
+  readonly maxK: number;
+  readonly maxL: number;
+  /** Acceptance priors (defaults: alpha 0.8, agreement 0.5 sampled; alpha 0.8, agreement 0 greedy). */
+  readonly prior?: { readonly sampled?: AcceptanceModel; readonly greedy?: AcceptanceModel };
+  /** Blocks between re-plans (default 16). */
+  readonly replanEvery?: number;
+  /** While plain is chosen, one block in this many speculates, so the estimate can recover (default 64). */
+  readonly exploreEvery?: number;
+  /** Half-life of observed blocks, in blocks (default 200). */
+  readonly halfLife?: number;
+  /** Minimum gain over plain for speculation to be chosen (default 0.05). */
+  readonly minGain?: number;
+}
+
+interface ModeState {
+  costs: SpeculationCosts;
+  prior: AcceptanceModel;
+  stats: AcceptanceStats;
+  plan: SpeculationPlan;
+  sinceReplan: number;
+  blocks: number;
+}
+
+/** The adaptive SpeculationPolicy: one per served model, shared by its choices. */
+export class SpeculationTuner implements SpeculationPolicy {
+  private readonly modes: { sampled: ModeState; greedy: ModeState };
+  private readonly ks: number[];
+  private readonly ls: number[];
+
+  constructor(
+    costs: { sampled: SpeculationCosts; greedy: SpeculationCosts },
+    private readonly options: TunerOptions,
+  ) {
+    this.ks = Array.from({ length: options.maxK }, (_, i) => i + 1);
+    this.ls = Array.from({ length: options.maxL }, (_, i) => i + 1);
+    const mode = (modeCosts: SpeculationCosts, prior: AcceptanceModel): ModeState => {
+      const stats = createAcceptanceStats({ maxK: options.maxK, maxL: options.maxL, halfLife: options.halfLife ?? 200 });
+      return { costs: modeCosts, prior, stats, plan: this.choose(modeCosts, prior), sinceReplan: 0, blocks: 0 };
+    };
+    this.modes = {
+      sampled: mode(costs.sampled, options.prior?.sampled ?? iidAcceptanceModel({ alpha: 0.8, agreement: 0.5 })),
+      greedy: mode(costs.greedy, options.prior?.greedy ?? iidAcceptanceModel({ alpha: 0.8, agreement: 0 })),
+    };
+  }
+
+  /** The current plan for a mode (choice, plain, candidates best first). */
+  plan(temperatureZero: boolean): SpeculationPlan {
+    return this.mode(temperatureZero).plan;
+  }
+
+  shape(temperatureZero: boolean): SpeculationShape {
+    const state = this.mode(temperatureZero);
+    state.blocks++;
+    const { choice, candidates } = state.plan;
+    if (choice.l > 0) return { k: choice.k, l: choice.l };
+    const explore = candidates[0];
+    if (explore !== undefined && state.blocks % (this.options.exploreEvery ?? 64) === 0) return { k: explore.k, l: explore.l };
+    return { k: 1, l: 0 };
+  }
+
+  observe(block: SpectrBlockResult, shape: SpeculationShape, temperatureZero: boolean): void {
+    if (shape.l === 0) return;
+    const state = this.mode(temperatureZero);
+    state.stats = observeBlock(state.stats, block);
+    if (++state.sinceReplan >= (this.options.replanEvery ?? 16)) {
+      state.sinceReplan = 0;
+      state.plan = this.choose(state.costs, estimatedAcceptanceModel(state.stats, state.prior));
+    }
+  }
+
+  private mode(temperatureZero: boolean): ModeState {
+    return temperatureZero ? this.modes.greedy : this.modes.sampled;
+  }
+
+  private choose(costs: SpeculationCosts, model: AcceptanceModel): SpeculationPlan {
+    return chooseSpeculation(costs, model, { ks: this.ks, ls: this.ls, minGain: this.options.minGain ?? 0.05 });
+  }
+}
+
+/** Measures the costs on the given sequences and returns a tuner starting from the priors. */
+export async function createSpeculationTuner(measure: MeasureOptions, options: Omit<TunerOptions, "maxK" | "maxL"> = {}): Promise<{ tuner: SpeculationTuner; profile: CostProfile }> {
+  const profile = await measureCosts(measure);
+  return { tuner: new SpeculationTuner(costCurves(profile), { ...options, maxK: measure.maxK, maxL: measure.maxL }), profile };
+}
