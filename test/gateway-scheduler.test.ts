@@ -15,7 +15,7 @@ before(async () => {
   pool = new SequencePool(await model.createContext({ contextSize: 64, sequences: 2, threads: 1 }));
 });
 after(async () => {
-  await pool.context.dispose();
+  await pool.dispose();
   await model.dispose();
   await llama.dispose();
 });

@@ -29,6 +29,7 @@ const envSchema = z.object({
   THREADS: z.coerce.number().int().min(1).default(1),
   CONTEXT_SIZE: z.coerce.number().int().min(0).default(0),
   SEQUENCES: z.coerce.number().int().min(1).max(64).default(8),
+  CONTEXTS: z.coerce.number().int().min(0).max(64).default(0),
   BATCH_SIZE: z.coerce.number().int().min(1).default(512),
   MAX_QUEUE: z.coerce.number().int().min(0).default(64),
   REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1).default(120_000),
@@ -59,6 +60,8 @@ export interface Config {
   /** 0: the model's training context, capped (see ServedModel). */
   contextSize: number;
   sequences: number;
+  /** 0: one per THREADS cores on CPU (capped at SEQUENCES), one on a GPU. */
+  contexts: number;
   batchSize: number;
   maxQueue: number;
   requestTimeoutMs: number;
@@ -130,6 +133,7 @@ export function loadConfig(environment: Environment, argv: readonly string[] = [
     threads: env.THREADS,
     contextSize: env.CONTEXT_SIZE,
     sequences: env.SEQUENCES,
+    contexts: env.CONTEXTS,
     batchSize: env.BATCH_SIZE,
     maxQueue: env.MAX_QUEUE,
     requestTimeoutMs: env.REQUEST_TIMEOUT_MS,

@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { getLlama, LlamaLogLevel, type Llama, type LlamaModel } from "node-llama-cpp";
 import type { Logger } from "pino";
 import type { ModelSpec } from "../config/config.ts";
@@ -11,6 +12,7 @@ export interface EngineOptions {
   threads: number;
   contextSize: number;
   sequences: number;
+  contexts: number;
   batchSize: number;
   chatTemplatePath: string | undefined;
 }
@@ -26,12 +28,13 @@ export class Engine {
 
   static async load(options: EngineOptions, logger: Logger): Promise<Engine> {
     const llama = await getLlama({ gpu: options.gpu, logLevel: LlamaLogLevel.error });
+    const contexts = options.contexts > 0 ? options.contexts : automaticContexts(llama, options.threads);
     const models = new Map<string, ServedModel>();
     const chatTemplate = options.chatTemplatePath === undefined ? undefined : readFileSync(options.chatTemplatePath, "utf8");
     for (const spec of options.models) {
-      const served = await ServedModel.load(llama, { ...spec, ...options, chatTemplate });
+      const served = await ServedModel.load(llama, { ...spec, ...options, contexts, chatTemplate });
       models.set(spec.id, served);
-      logger.info({ model: spec.id, path: spec.path, contextSize: served.contextSize, sequences: served.pool.size }, "model loaded");
+      logger.info({ model: spec.id, path: spec.path, contextSize: served.contextSize, sequences: served.pool.size, contexts: served.pool.contexts.length }, "model loaded");
     }
     let draft: LlamaModel | undefined;
     if (options.draftModelPath !== "" && existsSync(options.draftModelPath)) {
@@ -58,4 +61,14 @@ export class Engine {
     await this.draft?.dispose();
     await this.llama.dispose();
   }
+}
+
+/**
+ * On CPU, small models decode fastest on one thread and a batch of single-token steps costs
+ * about as much as the steps one by one, so concurrency pays through contexts that decode in
+ * parallel: one per THREADS cores. A GPU wants everything in one batch: one context.
+ */
+function automaticContexts(llama: Llama, threads: number): number {
+  if (llama.gpu !== false) return 1;
+  return Math.max(1, Math.floor(availableParallelism() / threads));
 }

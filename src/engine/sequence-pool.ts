@@ -1,45 +1,71 @@
 import type { LlamaContext, LlamaContextSequence } from "node-llama-cpp";
 
 /**
- * The sequences of one context, handed to requests. Sequences of one context evaluate in the
- * same llama.cpp batch, so concurrent requests share each decode. A released sequence has its
- * history cleared before anyone else can take it.
+ * The sequences of one or more contexts of a model, handed to requests. Sequences of one
+ * context evaluate in the same llama.cpp batch, so concurrent requests share each decode;
+ * separate contexts decode in parallel (each on its own threads), which is what uses a second
+ * CPU core when one thread per context is fastest. A released sequence has its history cleared
+ * before anyone else can take it.
  */
 export class SequencePool {
-  private readonly free: LlamaContextSequence[];
+  readonly contexts: readonly LlamaContext[];
+  private readonly free: Map<LlamaContext, LlamaContextSequence[]>;
+  private readonly owner = new Map<LlamaContextSequence, LlamaContext>();
   private leased = 0;
   private readonly listeners = new Set<() => void>();
 
-  constructor(readonly context: LlamaContext) {
-    this.free = Array.from({ length: context.totalSequences }, () => context.getSequence());
+  constructor(...contexts: LlamaContext[]) {
+    if (contexts.length === 0) throw new Error("A sequence pool needs a context");
+    this.contexts = contexts;
+    this.free = new Map(contexts.map((context) => [context, Array.from({ length: context.totalSequences }, () => context.getSequence())]));
+    for (const [context, sequences] of this.free) for (const sequence of sequences) this.owner.set(sequence, context);
+  }
+
+  /** The context of a single-context pool (a draft pool is one). */
+  get context(): LlamaContext {
+    if (this.contexts.length !== 1) throw new Error(`This pool has ${this.contexts.length} contexts`);
+    return this.contexts[0]!;
+  }
+
+  /** Tokens one sequence can hold. */
+  get contextSize(): number {
+    return this.contexts[0]!.contextSize;
   }
 
   get size(): number {
-    return this.context.totalSequences;
+    return this.contexts.reduce((sum, context) => sum + context.totalSequences, 0);
   }
 
   get available(): number {
-    return this.free.length;
+    return this.size - this.leased;
   }
 
   get active(): number {
     return this.leased;
   }
 
+  /** Takes from the least busy context first, so one request's samples share a batch when they can and requests spread over contexts. */
   take(count: number): LlamaContextSequence[] {
-    if (count > this.free.length) throw new Error(`Asked for ${count} sequences, ${this.free.length} free`);
+    if (count > this.available) throw new Error(`Asked for ${count} sequences, ${this.available} free`);
+    const taken: LlamaContextSequence[] = [];
+    const byFreeCount = [...this.free.values()].sort((a, b) => b.length - a.length);
+    for (const sequences of byFreeCount) taken.push(...sequences.splice(0, count - taken.length));
     this.leased += count;
-    return this.free.splice(0, count);
+    return taken;
   }
 
   async give(sequences: readonly LlamaContextSequence[]): Promise<void> {
     await Promise.all(sequences.map((sequence) => sequence.clearHistory()));
-    this.free.push(...sequences);
+    for (const sequence of sequences) this.free.get(this.owner.get(sequence)!)!.push(sequence);
     this.leased -= sequences.length;
     for (const listener of this.listeners) listener();
   }
 
   onRelease(listener: () => void): void {
     this.listeners.add(listener);
+  }
+
+  async dispose(): Promise<void> {
+    for (const context of this.contexts) await context.dispose();
   }
 }

@@ -12,6 +12,8 @@ export interface ServedModelOptions {
   contextSize: number;
   sequences: number;
   batchSize: number;
+  /** Contexts the sequences are spread over (default 1); each decodes in parallel with the others. */
+  contexts?: number;
   /** Overrides the GGUF's tokenizer.chat_template. */
   chatTemplate?: string;
 }
@@ -31,18 +33,19 @@ export class ServedModel {
   static async load(llama: Llama, options: ServedModelOptions): Promise<ServedModel> {
     const model = await llama.loadModel({ modelPath: options.path });
     const contextSize = options.contextSize > 0 ? options.contextSize : Math.min(model.trainContextSize, defaultContextCap);
-    const context = await model.createContext({
+    const contextCount = Math.max(1, Math.min(options.contexts ?? 1, options.sequences));
+    const contexts = await Promise.all(sequencesPerContext(options.sequences, contextCount).map((sequences) => model.createContext({
       contextSize,
-      sequences: options.sequences,
+      sequences,
       threads: options.threads,
-      batchSize: Math.min(options.batchSize, contextSize * options.sequences),
-    });
-    return new ServedModel(options.id, options.path, model, new SequencePool(context), options.chatTemplate);
+      batchSize: Math.min(options.batchSize, contextSize * sequences),
+    })));
+    return new ServedModel(options.id, options.path, model, new SequencePool(...contexts), options.chatTemplate);
   }
 
   /** Tokens one sequence can hold: prompt plus completion. */
   get contextSize(): number {
-    return this.pool.context.contextSize;
+    return this.pool.contextSize;
   }
 
   get chatTemplate(): string | undefined {
@@ -77,7 +80,12 @@ export class ServedModel {
   }
 
   async dispose(): Promise<void> {
-    await this.pool.context.dispose();
+    await this.pool.dispose();
     await this.model.dispose();
   }
+}
+
+/** `total` sequences over `contexts` contexts, as evenly as possible. */
+function sequencesPerContext(total: number, contexts: number): number[] {
+  return Array.from({ length: contexts }, (_, i) => Math.floor(total / contexts) + (i < total % contexts ? 1 : 0));
 }

@@ -16,13 +16,17 @@ export const plainDecoding: DecodingStrategy = {
     const native = needsNoDistribution(state);
     // node-llama-cpp brands token ids; ours come from its own tokenizer or a validated vocabulary range.
     const tokens = input as readonly Token[];
-    const last = tokens[tokens.length - 1]!;
-    const items: ControlledEvaluateInputItem[] = [
-      ...tokens.slice(0, -1),
-      [last, { generateNext: native ? { token: true, options: { temperature: 0 } } : { probabilities: true, options: rawDistributionOptions } }],
+    // The prompt goes in first without outputs, so every batch step that has outputs gives one
+    // token per sequence. A sequence with several tokens and an output beside others with one
+    // makes llama.cpp reorder outputs lazily while node-llama-cpp reads them from concurrent
+    // threads, which can hand a request another's distribution (see spectr-sequences.ts).
+    if (tokens.length > 1) await state.target.controlledEvaluate(tokens.slice(0, -1));
+    const last: ControlledEvaluateInputItem = [
+      tokens[tokens.length - 1]!,
+      { generateNext: native ? { token: true, options: { temperature: 0 } } : { probabilities: true, options: rawDistributionOptions } },
     ];
-    const results = await state.target.controlledEvaluate(items);
-    const next = results[input.length - 1]?.next;
+    const [result] = await state.target.controlledEvaluate([last]);
+    const next = result?.next;
     if (native) {
       if (next?.token == null) throw new Error("The model produced no token");
       return [{ token: next.token, logprob: null, top: null }];
