@@ -15,7 +15,8 @@ export interface RequestLogFields {
  */
 export class RequestLog {
   private readonly fields: RequestLogFields = {};
-  private readonly started = performance.now();
+  /** performance.now() when the request arrived; latencies users see count from here. */
+  readonly arrivedAt = performance.now();
   private written = false;
   /** Set by handlers whose response body is still being produced after they return. */
   deferred = false;
@@ -44,7 +45,7 @@ export class RequestLog {
       path: this.path,
       status,
       ...this.fields,
-      total_ms: Math.round((performance.now() - this.started) * 100) / 100,
+      total_ms: Math.round((performance.now() - this.arrivedAt) * 100) / 100,
     }, "request");
   }
 }

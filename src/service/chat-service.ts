@@ -14,7 +14,7 @@ import { buildPlan } from "./plan.ts";
 export async function createChatCompletion(gateway: Gateway, request: ChatRequest, signal: AbortSignal, log: RequestLog): Promise<ChatResponse> {
   const { model, plan } = prepare(gateway, request);
   log.set({ model: model.id });
-  const result = await runGeneration(gateway, model, plan, signal);
+  const result = await runGeneration(gateway, model, plan, signal, log.arrivedAt);
   record(gateway, log, model, result);
   return {
     id: `chatcmpl-${randomUUID()}`,
@@ -53,7 +53,7 @@ export async function streamChatCompletion(gateway: Gateway, request: ChatReques
     opened.add(index);
     await send(chunk({ index, delta: { role: "assistant", content: "" }, logprobs: null, finish_reason: null }));
   };
-  const result = await runGeneration(gateway, model, plan, signal, {
+  const result = await runGeneration(gateway, model, plan, signal, log.arrivedAt, {
     onDelta: async (index, text, tokens) => {
       if (text.length === 0 && tokens.length === 0) return;
       await open(index);

@@ -16,7 +16,7 @@ export type ChunkSink = (payload: unknown) => Promise<void>;
 export async function createCompletion(gateway: Gateway, request: CompletionRequest, signal: AbortSignal, log: RequestLog): Promise<CompletionResponse> {
   const { model, plan, promptTexts } = prepare(gateway, request);
   log.set({ model: model.id });
-  const result = await runGeneration(gateway, model, plan, signal);
+  const result = await runGeneration(gateway, model, plan, signal, log.arrivedAt);
   record(gateway, log, model, result);
   const echo = request.echo === true;
   return {
@@ -46,7 +46,7 @@ export async function streamCompletion(gateway: Gateway, request: CompletionRequ
     const logprobs = request.logprobs == null ? null : completionLogprobs(model, tokens, offset);
     if (text.length > 0 || tokens.length > 0) await send(chunk([{ text, index, logprobs, finish_reason: null }]));
   };
-  const result = await runGeneration(gateway, model, plan, signal, {
+  const result = await runGeneration(gateway, model, plan, signal, log.arrivedAt, {
     onStart: async (index, promptScores) => {
       if (request.echo === true) await emit(index, promptTexts[Math.floor(index / plan.n)]!, promptScores ?? []);
     },

@@ -82,10 +82,11 @@ export async function runGeneration(
   model: ServedModel,
   plan: GenerationPlan,
   clientSignal: AbortSignal,
+  /** performance.now() at the request's arrival: TTFT and end-to-end latency count from it. */
+  arrived: number,
   listener?: GenerationListener,
 ): Promise<GenerationResult> {
   if (listener !== undefined && plan.samplesPerPrompt !== plan.n) throw new Error("best_of ranking cannot stream");
-  const arrived = performance.now();
   const labels = { model_name: model.id };
   const samples: Sample[] = plan.prompts.flatMap((prompt, promptIndex) =>
     Array.from({ length: plan.samplesPerPrompt }, (_, sample) => ({ prompt, promptIndex, sample, index: promptIndex * plan.n + sample })));
