@@ -2,20 +2,11 @@ import { existsSync, readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { getLlama, LlamaLogLevel, type Llama, type LlamaModel } from "node-llama-cpp";
 import type { Logger } from "pino";
-import type { ModelSpec } from "../config/config.ts";
+import type { Config } from "../config/config.ts";
 import { ServedModel } from "./served-model.ts";
 
-export interface EngineOptions {
-  models: readonly ModelSpec[];
-  draftModelPath: string;
-  gpu: "auto" | false | "cuda" | "vulkan" | "metal";
-  threads: number;
-  contextSize: number;
-  sequences: number;
-  contexts: number;
-  batchSize: number;
-  chatTemplatePath: string | undefined;
-}
+/** The part of the configuration the engine reads. */
+export type EngineOptions = Pick<Config, "models" | "draftModelPath" | "gpu" | "threads" | "contextSize" | "sequences" | "contexts" | "batchSize" | "chatTemplatePath">;
 
 /** Owns node-llama-cpp: the runtime, every served model with its context and sequences, and the draft model. */
 export class Engine {
