@@ -11,15 +11,14 @@ import { after, before, describe, it } from "node:test";
 import { getLlama, readGgufFileInfo, type Llama } from "node-llama-cpp";
 import { readGgufFile } from "../kernels/gguf/reader.ts";
 import { corpusLines, loadCorpus } from "../kernels/corpus.ts";
-import { initBackend, tf } from "../kernels/tfjs/backend.ts";
+import { initBackend } from "../kernels/tfjs/backend.ts";
 import { loadVocabulary } from "../kernels/tokenizer/llama-tokenizer.ts";
 import { parameterCount } from "../kernels/transformer/config.ts";
-import { forward } from "../kernels/transformer/forward.ts";
 import { readLlamaModel } from "../kernels/transformer/gguf-model.ts";
+import { compareWithLlama } from "./llama-agreement.ts";
 
 const MODELS = "models";
 const manifest = JSON.parse(readFileSync(join(MODELS, "manifest.json"), "utf8"));
-const FULL_DISTRIBUTION = { temperature: 1, topK: 0, topP: 1, minP: 0 };
 
 let llama: Llama;
 before(async () => {
@@ -62,23 +61,12 @@ describe("committed models", () => {
       let agreements = 0;
       let maxDiff = 0;
       for (const text of texts) {
-        const tokens = model.tokenize(text, false).slice(0, 96);
         await sequence.clearHistory();
-        const outputs = await sequence.controlledEvaluate(tokens.map((t) => [t, { generateNext: { probabilities: true, options: FULL_DISTRIBUTION } }]));
-        const logProbs = tf.tidy(() => tf.logSoftmax(forward(config, weights, tf.tensor2d([tokens.map(Number)], [1, tokens.length], "int32")).logits).dataSync());
-        tokens.forEach((_, i) => {
-          const probabilities = outputs[i]!.next.probabilities!;
-          assert.equal(probabilities.size, config.vocabSize, "the full distribution");
-          const row = logProbs.subarray(i * config.vocabSize, (i + 1) * config.vocabSize);
-          let ours = 0;
-          for (let x = 1; x < row.length; x++) if (row[x]! > row[ours]!) ours = x;
-          const theirs = Number(probabilities.keys().next().value);
-          if (ours === theirs) agreements++;
-          for (const [token, p] of probabilities) {
-            if (p > 1e-30) maxDiff = Math.max(maxDiff, Math.abs(Math.log(p) - row[Number(token)]!));
-          }
-          positions++;
-        });
+        const result = await compareWithLlama(sequence, config, weights, model.tokenize(text, false).slice(0, 96), 1e-30);
+        assert.equal(result.truncated, 0, "the full distribution");
+        positions += result.positions;
+        agreements += result.agreements;
+        maxDiff = Math.max(maxDiff, result.maxDiff);
       }
       await context.dispose();
       await model.dispose();

@@ -15,9 +15,9 @@ import { after, before, describe, it } from "node:test";
 import { getLlama, type Llama } from "node-llama-cpp";
 import { TensorType } from "../kernels/gguf/types.ts";
 import { initBackend, tf } from "../kernels/tfjs/backend.ts";
+import { compareWithLlama, type Agreement } from "./llama-agreement.ts";
 import { trainBpe } from "../kernels/tokenizer/bpe-trainer.ts";
 import type { LlamaConfig } from "../kernels/transformer/config.ts";
-import { forward } from "../kernels/transformer/forward.ts";
 import { llamaMetadata, readLlamaModel, toGgufTensor, writeLlamaModel } from "../kernels/transformer/gguf-model.ts";
 import { initWeights, namedTensors, type LlamaWeights } from "../kernels/transformer/weights.ts";
 import { writeGgufFile } from "../kernels/gguf/writer.ts";
@@ -48,30 +48,14 @@ function sharpWeights(): LlamaWeights {
   };
 }
 
-async function compare(path: string): Promise<{ maxDiff: number; agreements: number; positions: number; spread: number }> {
+async function compare(path: string): Promise<Agreement> {
   const { weights } = readLlamaModel(path);
   const model = await llama.loadModel({ modelPath: path });
   const context = await model.createContext({ contextSize: 128, threads: 1 });
-  const tokens = model.tokenize(text, false).slice(0, 64);
-  const outputs = await context.getSequence().controlledEvaluate(
-    tokens.map((t) => [t, { generateNext: { probabilities: true, options: { temperature: 1, topK: 0, topP: 1, minP: 0 } } }]),
-  );
-  const logProbs = tf.tidy(() => tf.logSoftmax(forward(config, weights, tf.tensor2d([tokens.map(Number)], [1, tokens.length], "int32")).logits).dataSync());
-  let maxDiff = 0;
-  let agreements = 0;
-  let spread = 0;
-  tokens.forEach((_, i) => {
-    const row = logProbs.subarray(i * config.vocabSize, (i + 1) * config.vocabSize);
-    const probabilities = outputs[i]!.next.probabilities!;
-    for (const [token, p] of probabilities) if (p > 1e-6) maxDiff = Math.max(maxDiff, Math.abs(Math.log(p) - row[Number(token)]!));
-    let best = 0;
-    for (let x = 1; x < row.length; x++) if (row[x]! > row[best]!) best = x;
-    if (best === Number(probabilities.keys().next().value)) agreements++;
-    spread = Math.max(spread, Math.max(...row) - Math.min(...row));
-  });
+  const result = await compareWithLlama(context.getSequence(), config, weights, model.tokenize(text, false).slice(0, 64), 1e-6);
   await context.dispose();
   await model.dispose();
-  return { maxDiff, agreements, positions: tokens.length, spread };
+  return result;
 }
 
 const TYPES = [TensorType.Q8_0, TensorType.Q6_K, TensorType.Q4_K, TensorType.BF16, TensorType.F16];
