@@ -9,6 +9,7 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { getLlama, readGgufFileInfo, type Llama } from "node-llama-cpp";
+import { compareManifests } from "../kernels/forge/compare.ts";
 import { readGgufFile } from "../kernels/gguf/reader.ts";
 import { corpusLines, loadCorpus } from "../kernels/corpus.ts";
 import { initBackend } from "../kernels/tfjs/backend.ts";
@@ -47,6 +48,16 @@ describe("committed models", () => {
     assert.ok(manifest.pair.expected_acceptance >= 0.6, `expected acceptance ${manifest.pair.expected_acceptance}`);
     assert.ok(manifest.pair.argmax_agreement > 0 && manifest.pair.argmax_agreement <= 1);
     for (const key of ["seed", "tokens_seen", "wall_time_seconds", "stage_a", "stage_b"]) assert.ok(key in manifest.training, key);
+  });
+
+  it("the manifest comparison used to check a forge reproduction flags any changed figure", () => {
+    assert.deepEqual(compareManifests(manifest, structuredClone(manifest)).filter((row) => !row.same), []);
+    const changed = structuredClone(manifest);
+    changed.target.valid_bits_per_byte += 1e-6;
+    changed.files["draft.gguf"].sha256 = "0".repeat(64);
+    delete changed.training.stage_b.final_loss;
+    const differing = compareManifests(manifest, changed).filter((row) => !row.same).map((row) => row.figure);
+    assert.deepEqual(differing, ["files.draft.gguf.sha256", "target.valid_bits_per_byte", "training.stage_b.final_loss"]);
   });
 
   for (const role of ["target", "draft"] as const) {
