@@ -46,7 +46,7 @@ const llama = await getLlama({ gpu: false, logLevel: LlamaLogLevel.error });
 const sequences = Math.max(...STREAMS) * MAX_K;
 const target = await ServedModel.load(llama, { id: "target", path: "models/target.gguf", threads: 1, contextSize: CONTEXT, sequences, batchSize: 1024 });
 const draftModel = await llama.loadModel({ modelPath: "models/draft.gguf" });
-const draftPool = await createDraftPool(draftModel, { sequences, contextSize: CONTEXT, threads: 1, batchSize: 1024 });
+const draftPool = await createDraftPool(draftModel, { sequencesPerContext: [sequences], contextSize: CONTEXT, threads: 1, batchSize: 1024 });
 
 const lines = loadCorpus().validation.flatMap((d) => d.text.split("\n")).filter((line) => line.length > 200);
 const step = Math.floor(lines.length / PROMPTS);
@@ -170,7 +170,7 @@ console.log(
     block_eff_k4: pick("K=4 L=4").blockEfficiency,
   }),
 );
-await draftPool.context.dispose();
+await draftPool.dispose();
 await draftModel.dispose();
 await target.dispose();
 await llama.dispose();

@@ -31,6 +31,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     running: () => scheduler.running,
     waiting: () => scheduler.waiting,
     activeSequences: () => gateway?.activeSequences() ?? 0,
+    activeDraftSequences: () => gateway?.engine?.activeDraftSequences() ?? 0,
   });
   gateway = new Gateway(config, logger, metrics, scheduler, store);
   const app = createApp(gateway, readFileSync(openapiPath, "utf8"));

@@ -31,7 +31,7 @@ before(async () => {
   llama = await getLlama({ gpu: false, logLevel: LlamaLogLevel.error });
   target = await ServedModel.load(llama, { id: "target", path: "models/target.gguf", threads: 1, contextSize: 256, sequences: 16, batchSize: 1024 });
   draftModel = await llama.loadModel({ modelPath: "models/draft.gguf" });
-  draftPool = await createDraftPool(draftModel, { sequences: 16, contextSize: 256, threads: 1, batchSize: 1024 });
+  draftPool = await createDraftPool(draftModel, { sequencesPerContext: [16], contextSize: 256, threads: 1, batchSize: 1024 });
   const lines = loadCorpus().validation.flatMap((d) => d.text.split("\n")).filter((line) => line.length > 200);
   const step = Math.floor(lines.length / PROMPTS);
   prompts = Array.from({ length: PROMPTS }, (_, i) => target.tokenize(lines[i * step]!.slice(0, 160).replace(/\s+\S*$/, "")));

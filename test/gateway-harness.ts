@@ -27,6 +27,9 @@ export async function startTestGateway(environment: Environment = {}): Promise<T
     DRAFT_MODEL: modelPath("draft"),
     LOG_LEVEL: "silent",
     SEQUENCES: "4",
+    // Whether "auto" speculates depends on this machine's measured costs, and a speculating
+    // request leases more sequences; test/gateway-speculation.test.ts turns it on.
+    SPECULATION: "off",
     ...environment,
   });
   const server = await startServer(config, createLogger(config.logLevel));

@@ -43,11 +43,11 @@ before(async () => {
   llama = await getLlama({ gpu: false, logLevel: LlamaLogLevel.error });
   target = await ServedModel.load(llama, { id: "target", path: TARGET, threads: 1, contextSize: CONTEXT, sequences: SEQUENCES, batchSize: 512 });
   draftModel = await llama.loadModel({ modelPath: DRAFT });
-  draftPool = await createDraftPool(draftModel, { sequences: SEQUENCES, contextSize: CONTEXT, threads: 1, batchSize: 512 });
+  draftPool = await createDraftPool(draftModel, { sequencesPerContext: [SEQUENCES], contextSize: CONTEXT, threads: 1, batchSize: 512 });
 });
 
 after(async () => {
-  await draftPool.context.dispose();
+  await draftPool.dispose();
   await draftModel.dispose();
   await target.dispose();
   await llama.dispose();

@@ -37,6 +37,10 @@ const envSchema = z.object({
   MAX_TOKENS_BUDGET: z.coerce.number().int().min(1).default(8192),
   SHUTDOWN_DEADLINE_MS: z.coerce.number().int().min(0).default(30_000),
   RETRY_AFTER_SECONDS: z.coerce.number().int().min(1).default(1),
+  /** off: never load the draft's contexts; auto: requests speculate as the tuner decides unless they say otherwise. */
+  SPECULATION: z.enum(["auto", "off"]).default("auto"),
+  SPEC_MAX_K: z.coerce.number().int().min(1).max(8).default(4),
+  SPEC_MAX_L: z.coerce.number().int().min(1).max(16).default(8),
 });
 
 export interface ModelSpec {
@@ -69,6 +73,8 @@ export interface Config {
   maxTokensBudget: number;
   shutdownDeadlineMs: number;
   retryAfterSeconds: number;
+  /** Speculative decoding with the draft model: whether it is set up, and the largest (K, L). */
+  speculation: { enabled: boolean; maxK: number; maxL: number };
 }
 
 export type Environment = Record<string, string | undefined>;
@@ -141,5 +147,6 @@ export function loadConfig(environment: Environment, argv: readonly string[] = [
     maxTokensBudget: env.MAX_TOKENS_BUDGET,
     shutdownDeadlineMs: env.SHUTDOWN_DEADLINE_MS,
     retryAfterSeconds: env.RETRY_AFTER_SECONDS,
+    speculation: { enabled: env.SPECULATION === "auto", maxK: env.SPEC_MAX_K, maxL: env.SPEC_MAX_L },
   };
 }

@@ -4,9 +4,10 @@ import { getLlama, LlamaLogLevel, type Llama, type LlamaModel } from "node-llama
 import type { Logger } from "pino";
 import type { Config } from "../config/config.ts";
 import { ServedModel } from "./served-model.ts";
+import { Speculation } from "./speculation.ts";
 
 /** The part of the configuration the engine reads. */
-export type EngineOptions = Pick<Config, "models" | "draftModelPath" | "gpu" | "threads" | "contextSize" | "sequences" | "contexts" | "batchSize" | "chatTemplatePath">;
+export type EngineOptions = Pick<Config, "models" | "draftModelPath" | "gpu" | "threads" | "contextSize" | "sequences" | "contexts" | "batchSize" | "chatTemplatePath" | "speculation">;
 
 /** Owns node-llama-cpp: the runtime, every served model with its context and sequences, and the draft model. */
 export class Engine {
@@ -31,6 +32,7 @@ export class Engine {
     if (options.draftModelPath !== "" && existsSync(options.draftModelPath)) {
       draft = await llama.loadModel({ modelPath: options.draftModelPath });
       logger.info({ path: options.draftModelPath }, "draft model loaded");
+      if (options.speculation.enabled) await pairModelsWithDraft(models, draft, options, logger);
     } else if (options.draftModelPath !== "") {
       logger.warn({ path: options.draftModelPath }, "draft model not found; speculative decoding unavailable");
     }
@@ -47,11 +49,37 @@ export class Engine {
     return total;
   }
 
+  activeDraftSequences(): number {
+    let total = 0;
+    for (const model of this.models.values()) total += model.speculation?.draftPool.active ?? 0;
+    return total;
+  }
+
   async dispose(): Promise<void> {
     for (const model of this.models.values()) await model.dispose();
     await this.draft?.dispose();
     await this.llama.dispose();
   }
+}
+
+/** Speculative decoding for every served model whose vocabulary is the draft's (the draft proposes token ids). */
+async function pairModelsWithDraft(models: ReadonlyMap<string, ServedModel>, draft: LlamaModel, options: EngineOptions, logger: Logger): Promise<void> {
+  const draftTokens = draft.fileInfo.metadata.tokenizer?.ggml?.tokens;
+  for (const model of models.values()) {
+    const tokens = model.model.fileInfo.metadata.tokenizer?.ggml?.tokens;
+    if (draftTokens === undefined || tokens === undefined || !sameTokens(tokens, draftTokens)) {
+      logger.warn({ model: model.id }, "the draft model's vocabulary differs; no speculative decoding for this model");
+      continue;
+    }
+    const speculation = await Speculation.create(model, draft, { ...options.speculation, threads: options.threads, batchSize: options.batchSize });
+    model.pairWithDraft(speculation);
+    const plan = (temperatureZero: boolean) => speculation.tuner.plan(temperatureZero).choice;
+    logger.info({ model: model.id, costs: speculation.profile, sampled: plan(false), greedy: plan(true) }, "speculative decoding ready");
+  }
+}
+
+function sameTokens(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((token, i) => token === b[i]);
 }
 
 /**

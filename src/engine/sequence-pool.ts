@@ -23,12 +23,6 @@ export class SequencePool {
     for (const [context, sequences] of this.free) for (const sequence of sequences) this.owner.set(sequence, context);
   }
 
-  /** The context of a single-context pool (a draft pool is one). */
-  get context(): LlamaContext {
-    if (this.contexts.length !== 1) throw new Error(`This pool has ${this.contexts.length} contexts`);
-    return this.contexts[0]!;
-  }
-
   /** Tokens one sequence can hold. */
   get contextSize(): number {
     return this.contexts[0]!.contextSize;

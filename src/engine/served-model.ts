@@ -1,5 +1,6 @@
 import type { Llama, LlamaModel, Token } from "node-llama-cpp";
 import { SequencePool } from "./sequence-pool.ts";
+import type { Speculation } from "./speculation.ts";
 
 /** Without CONTEXT_SIZE, long-context models get this many tokens per sequence, not their full (costly) training context. */
 const defaultContextCap = 4096;
@@ -21,6 +22,7 @@ export interface ServedModelOptions {
 /** One servable GGUF: its weights, one context shared by all requests, and that context's sequences. */
 export class ServedModel {
   readonly created = Math.floor(Date.now() / 1000);
+  private draftPairing: Speculation | undefined;
 
   private constructor(
     readonly id: string,
@@ -41,6 +43,15 @@ export class ServedModel {
       batchSize: Math.min(options.batchSize, contextSize * sequences),
     })));
     return new ServedModel(options.id, options.path, model, new SequencePool(...contexts), options.chatTemplate);
+  }
+
+  /** Speculative decoding with a draft model, when one is paired with this model. */
+  get speculation(): Speculation | undefined {
+    return this.draftPairing;
+  }
+
+  pairWithDraft(speculation: Speculation): void {
+    this.draftPairing = speculation;
   }
 
   /** Tokens one sequence can hold: prompt plus completion. */
@@ -80,6 +91,7 @@ export class ServedModel {
   }
 
   async dispose(): Promise<void> {
+    await this.draftPairing?.dispose();
     await this.pool.dispose();
     await this.model.dispose();
   }

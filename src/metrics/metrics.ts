@@ -1,10 +1,12 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import type { SpectrFigures } from "../engine/decoding/spectr.ts";
 
 /** Live figures the gauges read when Prometheus scrapes. */
 export interface MetricsSources {
   running(): number;
   waiting(): number;
   activeSequences(): number;
+  activeDraftSequences(): number;
 }
 
 const latencyBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
@@ -20,6 +22,10 @@ export class Metrics {
   readonly promptTokens: Counter<"model_name">;
   readonly generationTokens: Counter<"model_name">;
   readonly httpRequests: Counter<"method" | "route" | "status">;
+  readonly specDrafts: Counter<"model_name">;
+  readonly specDraftTokens: Counter<"model_name">;
+  readonly specAcceptedTokens: Counter<"model_name">;
+  readonly specAcceptedTokensPerPosition: Counter<"model_name" | "position">;
 
   constructor(sources: MetricsSources) {
     const registers = [this.registry];
@@ -33,11 +39,33 @@ export class Metrics {
     this.promptTokens = new Counter({ name: "prompt_tokens_total", help: "Prompt tokens processed.", labelNames: ["model_name"], registers });
     this.generationTokens = new Counter({ name: "generation_tokens_total", help: "Tokens generated.", labelNames: ["model_name"], registers });
     this.httpRequests = new Counter({ name: "http_requests_total", help: "HTTP responses by route and status.", labelNames: ["method", "route", "status"], registers });
+    const counter = (name: string, help: string): Counter<"model_name"> => new Counter({ name, help, labelNames: ["model_name"], registers });
+    this.specDrafts = counter("spec_decode_num_drafts", "Draft continuations proposed by speculative decoding (K per block).");
+    this.specDraftTokens = counter("spec_decode_num_draft_tokens", "Tokens proposed by the draft model.");
+    this.specAcceptedTokens = counter("spec_decode_num_accepted_tokens", "Generated tokens that a draft had proposed.");
+    this.specAcceptedTokensPerPosition = new Counter({
+      name: "spec_decode_num_accepted_tokens_per_pos",
+      help: "Blocks that kept a draft token at each draft position (0 = first).",
+      labelNames: ["model_name", "position"],
+      registers,
+    });
     const gauge = (name: string, help: string, read: () => number): void => {
       new Gauge({ name, help, registers, collect() { this.set(read()); } });
     };
     gauge("num_requests_running", "Requests holding sequences.", sources.running);
     gauge("num_requests_waiting", "Requests queued for sequences.", sources.waiting);
     gauge("num_sequences_active", "Context sequences leased to requests.", sources.activeSequences);
+    gauge("num_draft_sequences_active", "Draft-model sequences leased to speculative requests.", sources.activeDraftSequences);
+  }
+
+  /** One choice's speculative decoding figures. */
+  recordSpeculation(model: string, figures: SpectrFigures): void {
+    const labels = { model_name: model };
+    this.specDrafts.inc(labels, figures.drafts);
+    this.specDraftTokens.inc(labels, figures.draftedTokens);
+    this.specAcceptedTokens.inc(labels, figures.acceptedTokens);
+    figures.acceptedByPosition.forEach((accepted, position) => {
+      if (accepted > 0) this.specAcceptedTokensPerPosition.inc({ ...labels, position: String(position) }, accepted);
+    });
   }
 }

@@ -22,12 +22,26 @@ export const samplingFields = {
   repetition_penalty: z.number().gt(0).max(10).nullish(),
   ignore_eos: z.boolean().nullish(),
   stop_token_ids: z.array(z.number().int().min(0)).max(64).nullish(),
+  /** Extension: speculative decoding for this request ("auto" by default; see openapi.yaml). */
+  speculation: z.union([z.enum(["auto", "off"]), z.strictObject({ k: z.number().int().min(1).max(8), l: z.number().int().min(0).max(16) })]).nullish(),
 };
 
 export interface Usage {
   prompt_tokens: number;
   completion_tokens: number;
   total_tokens: number;
+  /** Extension: speculative decoding figures, summed over the request's choices; absent when none speculated. */
+  spec_decode?: SpecDecodeUsage;
+}
+
+export interface SpecDecodeUsage {
+  /** Draft continuations proposed (K per speculative block). */
+  num_drafts: number;
+  num_draft_tokens: number;
+  /** Generated tokens a draft had proposed. */
+  num_accepted_tokens: number;
+  /** Serial target-model rounds (one per block); plain decoding makes one per token. */
+  num_target_calls: number;
 }
 
 export type FinishReason = "stop" | "length";

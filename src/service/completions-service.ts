@@ -96,7 +96,8 @@ function envelope(gateway: Gateway, model: ServedModel): Omit<CompletionResponse
 }
 
 export function usage(result: GenerationResult): Usage {
-  return { prompt_tokens: result.promptTokens, completion_tokens: result.completionTokens, total_tokens: result.promptTokens + result.completionTokens };
+  const tokens = { prompt_tokens: result.promptTokens, completion_tokens: result.completionTokens, total_tokens: result.promptTokens + result.completionTokens };
+  return result.speculation === null ? tokens : { ...tokens, spec_decode: result.speculation };
 }
 
 export function record(gateway: Gateway, log: RequestLog, model: ServedModel, result: GenerationResult & { timings: { queueMs: number; ttftMs: number | null } }): void {
@@ -105,6 +106,7 @@ export function record(gateway: Gateway, log: RequestLog, model: ServedModel, re
     completion_tokens: result.completionTokens,
     queue_ms: Math.round(result.timings.queueMs * 100) / 100,
     ...(result.timings.ttftMs === null ? {} : { ttft_ms: Math.round(result.timings.ttftMs * 100) / 100 }),
+    ...(result.speculation === null ? {} : { spec_decode: result.speculation }),
   });
   gateway.recordUsage(model.id, result.promptTokens, result.completionTokens);
 }

@@ -1,12 +1,15 @@
 import { randomInt } from "node:crypto";
 import type { LlamaContextSequence } from "node-llama-cpp";
 import { plainDecoding } from "../engine/decoding/plain.ts";
-import type { DecodedToken } from "../engine/decoding/strategy.ts";
+import { SpectrDecoding, type SpectrFigures } from "../engine/decoding/spectr.ts";
+import type { DecodedToken, DecodingStrategy } from "../engine/decoding/strategy.ts";
 import { generateChoice, type ChoiceOutcome } from "../engine/generate.ts";
 import type { SamplingParams } from "../engine/sampling/params.ts";
 import { scorePrompt } from "../engine/score.ts";
 import type { ServedModel } from "../engine/served-model.ts";
+import type { RequestSpeculation, SpeculationRequest } from "../engine/speculation.ts";
 import type { Metrics } from "../metrics/metrics.ts";
+import type { SpecDecodeUsage } from "../protocol/sampling-fields.ts";
 import type { Scheduler } from "../scheduler/scheduler.ts";
 
 /** A validated generation job in engine terms: every prompt gets `samplesPerPrompt` choices. */
@@ -24,6 +27,8 @@ export interface GenerationPlan {
   logprobs: number | null;
   /** Also report the logprobs of the prompt's own tokens (echo with logprobs). */
   scorePrompt: boolean;
+  /** The request's `speculation` field; undefined: the server's default. */
+  speculation: SpeculationRequest | undefined;
 }
 
 export interface GeneratedChoice {
@@ -41,6 +46,8 @@ export interface GenerationResult {
   promptTokens: number;
   completionTokens: number;
   timings: { queueMs: number; ttftMs: number | null };
+  /** Summed over the choices; null when every choice decoded plainly. */
+  speculation: SpecDecodeUsage | null;
 }
 
 /**
@@ -70,10 +77,12 @@ interface SampleResult extends Sample {
   tokens: DecodedToken[];
   promptScores: DecodedToken[] | null;
   outcome: ChoiceOutcome;
+  speculation: SpectrFigures | null;
 }
 
 /**
- * Runs a plan on the model's sequences: one sequence per sample, all evaluating concurrently so
+ * Runs a plan on the model's sequences: one sequence per sample (K per sample when it
+ * speculates: SpecTr's K target sequences, plus K draft sequences of the paired draft pool), all evaluating concurrently so
  * their steps share llama.cpp batches. Every sample stops when one fails or the lease aborts,
  * and the sequences go back to the pool only once all samples have stopped.
  */
@@ -91,13 +100,20 @@ export async function runGeneration(
   const samples: Sample[] = plan.prompts.flatMap((prompt, promptIndex) =>
     Array.from({ length: plan.samplesPerPrompt }, (_, sample) => ({ prompt, promptIndex, sample, index: promptIndex * plan.n + sample })));
   const clock = { arrived, firstTokenAt: null as number | null };
-  return services.scheduler.run(model.pool, samples.length, clientSignal, async (lease) => {
+  const speculation = model.speculation?.choose(plan.speculation, {
+    temperatureZero: plan.sampling.temperature === 0,
+    seeded: plan.sampling.seed !== undefined,
+    concurrentChoices: samples.length,
+    poolSize: model.pool.size,
+  });
+  const k = speculation?.k ?? 1;
+  return services.scheduler.run(model.pool, samples.length * k, clientSignal, async (lease) => {
     services.metrics.queueTime.observe(labels, lease.queuedSeconds);
     services.metrics.promptTokens.inc(labels, samples.reduce((sum, { prompt }) => sum + prompt.length, 0));
     const failure = new AbortController();
     const signal = AbortSignal.any([lease.signal, failure.signal]);
     const settled = await Promise.allSettled(samples.map((sample, i) =>
-      runSample(services, model, plan, sample, lease.sequences[i]!, signal, clock, listener).catch((error: unknown) => {
+      runSample(services, model, plan, sample, lease.sequences.slice(i * k, (i + 1) * k), speculation, signal, clock, listener).catch((error: unknown) => {
         failure.abort(error);
         throw error;
       })));
@@ -111,6 +127,7 @@ export async function runGeneration(
       promptTokens: plan.prompts.reduce((sum, prompt) => sum + prompt.length, 0),
       completionTokens: finished.reduce((sum, sample) => sum + sample.outcome.completionTokens, 0),
       timings: { queueMs: lease.queuedSeconds * 1000, ttftMs: clock.firstTokenAt === null ? null : clock.firstTokenAt - arrived },
+      speculation: specDecodeUsage(finished),
     };
   });
 }
@@ -120,17 +137,43 @@ async function runSample(
   model: ServedModel,
   plan: GenerationPlan,
   sample: Sample,
-  sequence: LlamaContextSequence,
+  targets: LlamaContextSequence[],
+  speculation: RequestSpeculation | undefined,
   signal: AbortSignal,
   clock: { arrived: number; firstTokenAt: number | null },
   listener: GenerationListener | undefined,
 ): Promise<SampleResult> {
-  const labels = { model_name: model.id };
+  const sequence = targets[0]!;
   const promptScores = plan.scorePrompt ? await scorePrompt(sequence, sample.prompt, plan.logprobs ?? 0) : null;
   await listener?.onStart?.(sample.index, promptScores);
-  const generator = generateChoice(model, sequence, plainDecoding, {
+  const draftPool = model.speculation?.draftPool;
+  // Never more drafts than free (adapters may share a draft pool); with none, SpecTr decodes plainly.
+  const drafts = speculation === undefined || draftPool === undefined ? [] : draftPool.take(Math.min(targets.length, draftPool.available));
+  const spectr = speculation === undefined ? undefined : new SpectrDecoding({ targets, drafts, policy: speculation.policy });
+  try {
+    const result = await decodeSample(services, model, plan, sample, sequence, spectr ?? plainDecoding, signal, clock, listener);
+    if (spectr !== undefined) services.metrics.recordSpeculation(model.id, spectr.figures);
+    return { ...result, promptScores, speculation: spectr?.figures ?? null };
+  } finally {
+    if (drafts.length > 0) await draftPool!.give(drafts);
+  }
+}
+
+async function decodeSample(
+  services: GenerationServices,
+  model: ServedModel,
+  plan: GenerationPlan,
+  sample: Sample,
+  sequence: LlamaContextSequence,
+  strategy: DecodingStrategy,
+  signal: AbortSignal,
+  clock: { arrived: number; firstTokenAt: number | null },
+  listener: GenerationListener | undefined,
+): Promise<Omit<SampleResult, "promptScores" | "speculation">> {
+  const labels = { model_name: model.id };
+  const generator = generateChoice(model, sequence, strategy, {
     prompt: sample.prompt,
-    evaluated: promptScores === null ? 0 : sample.prompt.length - 1,
+    evaluated: plan.scorePrompt ? sample.prompt.length - 1 : 0,
     maxTokens: plan.maxTokens,
     sampling: plan.sampling,
     seed: choiceSeed(plan.sampling.seed, sample.promptIndex, sample.sample),
@@ -145,7 +188,7 @@ async function runSample(
   let lastTokenAt = performance.now();
   for (;;) {
     const step = await generator.next();
-    if (step.done === true) return { ...sample, text, tokens, promptScores, outcome: step.value };
+    if (step.done === true) return { ...sample, text, tokens, outcome: step.value };
     const now = performance.now();
     if (step.value.tokens.length > 0) {
       // Counted as produced, so work done for cancelled requests shows too.
@@ -162,6 +205,18 @@ async function runSample(
     tokens.push(...step.value.tokens);
     await listener?.onDelta(sample.index, step.value.text, step.value.tokens);
   }
+}
+
+function specDecodeUsage(samples: readonly SampleResult[]): SpecDecodeUsage | null {
+  const figures = samples.flatMap((sample) => (sample.speculation === null ? [] : [sample.speculation]));
+  if (figures.length === 0) return null;
+  const sum = (read: (f: SpectrFigures) => number): number => figures.reduce((total, f) => total + read(f), 0);
+  return {
+    num_drafts: sum((f) => f.drafts),
+    num_draft_tokens: sum((f) => f.draftedTokens),
+    num_accepted_tokens: sum((f) => f.acceptedTokens),
+    num_target_calls: sum((f) => f.targetCalls),
+  };
 }
 
 /** Keeps the n samples per prompt with the highest mean logprob (all of them when best_of = n). */

@@ -1,5 +1,6 @@
 import type { SamplingParams } from "../engine/sampling/params.ts";
 import type { ServedModel } from "../engine/served-model.ts";
+import type { SpeculationRequest } from "../engine/speculation.ts";
 import { contextLengthExceeded, invalidRequest } from "../protocol/errors.ts";
 import type { GenerationPlan } from "./generation.ts";
 
@@ -19,6 +20,7 @@ export interface SamplingRequest {
   repetition_penalty?: number | null;
   ignore_eos?: boolean | null;
   stop_token_ids?: number[] | null;
+  speculation?: SpeculationRequest | null;
 }
 
 export interface PlanOptions {
@@ -62,7 +64,19 @@ export function buildPlan(request: SamplingRequest, options: PlanOptions): Gener
     ignoreEos: request.ignore_eos ?? false,
     logprobs: options.logprobs,
     scorePrompt: options.scorePrompt,
+    speculation: checkSpeculation(model, request.speculation ?? undefined),
   };
+}
+
+/** A fixed (K, L) needs a draft paired with the model and must stay within the configured maxima. */
+function checkSpeculation(model: ServedModel, request: SpeculationRequest | undefined): SpeculationRequest | undefined {
+  if (request === undefined || typeof request === "string" || request.l === 0) return request;
+  const { speculation } = model;
+  if (speculation === undefined) throw invalidRequest(`Speculative decoding is not available for model ${model.id} (no draft model is paired with it).`, "speculation");
+  if (request.k > speculation.maxK || request.l > speculation.maxL) {
+    throw invalidRequest(`speculation asks for k = ${request.k}, l = ${request.l}; this server allows at most k = ${speculation.maxK}, l = ${speculation.maxL}.`, "speculation");
+  }
+  return request;
 }
 
 function checkPrompt(model: ServedModel, prompt: number[], param: string): void {

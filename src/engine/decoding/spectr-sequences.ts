@@ -72,8 +72,8 @@ export function leaseSpectrSequences(targetPool: SequencePool, draftPool: Sequen
 }
 
 export interface DraftContextOptions {
-  /** Sequences of the draft context: K per concurrent speculative choice. */
-  sequences: number;
+  /** Sequences of each draft context: K per concurrent speculative choice; one context per entry. */
+  sequencesPerContext: readonly number[];
   /** Tokens per sequence; at least the target's, so that a prompt fits in both. */
   contextSize: number;
   /** node-llama-cpp needs an explicit thread count; 1 on a small machine. */
@@ -81,13 +81,17 @@ export interface DraftContextOptions {
   batchSize: number;
 }
 
-/** A draft model's context as a pool of sequences, leased like the target's. */
+/**
+ * A draft model's contexts as a pool of sequences, leased like the target's. As many contexts
+ * as the target has: evaluations are serialized per context, so drafting for choices on
+ * different target contexts runs in parallel too.
+ */
 export async function createDraftPool(draft: LlamaModel, options: DraftContextOptions): Promise<SequencePool> {
-  const context = await draft.createContext({
+  const contexts = await Promise.all(options.sequencesPerContext.map((sequences) => draft.createContext({
     contextSize: options.contextSize,
-    sequences: options.sequences,
+    sequences,
     threads: options.threads,
-    batchSize: Math.min(options.batchSize, options.contextSize * options.sequences),
-  });
-  return new SequencePool(context);
+    batchSize: Math.min(options.batchSize, options.contextSize * sequences),
+  })));
+  return new SequencePool(...contexts);
 }

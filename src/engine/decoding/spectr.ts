@@ -35,6 +35,7 @@ import { invalidRequest } from "../../protocol/errors.ts";
 import { fromProbabilityMap, probabilityOf, rawDistributionOptions, safeLog, topLogprobs, type Distribution } from "../sampling/distribution.ts";
 import { hasPenalties, type SamplingParams } from "../sampling/params.ts";
 import { applySampling } from "../sampling/transform.ts";
+import { plainDecoding } from "./plain.ts";
 import { alignSequences, type SpectrSequences } from "./spectr-sequences.ts";
 import type { DecodedToken, DecodingState, DecodingStrategy } from "./strategy.ts";
 
@@ -57,7 +58,10 @@ export function fixedSpeculation(k: number, l: number): SpeculationPolicy {
 
 /** Per-choice figures, for `usage` and Prometheus. */
 export interface SpectrFigures {
+  /** Blocks, plain steps (L = 0) included. */
   blocks: number;
+  /** Draft continuations proposed: K per speculative block. */
+  drafts: number;
   /** Batched target rounds (one per block): the serial target calls. */
   targetCalls: number;
   /** Batched draft rounds (L per block). */
@@ -96,6 +100,7 @@ export class SpectrDecoding implements DecodingStrategy {
   readonly name = "spectr";
   readonly figures: SpectrFigures = {
     blocks: 0,
+    drafts: 0,
     targetCalls: 0,
     draftCalls: 0,
     draftedTokens: 0,
@@ -124,10 +129,22 @@ export class SpectrDecoding implements DecodingStrategy {
     const temperatureZero = state.sampling.temperature === 0;
     const wanted = this.policy.shape(temperatureZero);
     const l = this.drafts.length === 0 ? 0 : wanted.l;
-    const k = l === 0 ? 1 : Math.max(1, Math.min(wanted.k, this.targets.length, this.drafts.length));
+    if (l === 0) return this.plainStep(context, state);
+    const k = Math.max(1, Math.min(wanted.k, this.targets.length, this.drafts.length));
     const block = new Block(this, state, context, k, l);
     const { result, decoded, drafted } = await block.run();
-    this.record(result, drafted * l, { k, l }, temperatureZero);
+    this.record(result, drafted, { k, l }, temperatureZero);
+    return decoded;
+  }
+
+  /** L = 0 is exactly plain decoding (same calls, same use of the random source) on the first target sequence. */
+  private async plainStep(context: readonly number[], state: DecodingState): Promise<DecodedToken[]> {
+    const target = this.targets[0]!;
+    const catchUp = await alignSequences([target], context);
+    const decoded = await plainDecoding.next(catchUp, { ...state, target });
+    this.figures.blocks++;
+    this.figures.targetCalls++;
+    this.figures.emittedTokens += decoded.length;
     return decoded;
   }
 
@@ -141,12 +158,14 @@ export class SpectrDecoding implements DecodingStrategy {
     return this.survivorTolerance;
   }
 
+  /** `drafted`: the drafts this block proposed (the greedy draft may propose fewer than K distinct ones). */
   private record(result: SpectrBlockResult, drafted: number, shape: SpeculationShape, temperatureZero: boolean): void {
     const f = this.figures;
     f.blocks++;
+    f.drafts += drafted;
     f.targetCalls++;
     f.draftCalls += shape.l;
-    f.draftedTokens += drafted;
+    f.draftedTokens += drafted * shape.l;
     f.acceptedTokens += result.draftTokens;
     f.emittedTokens += result.tokens.length;
     result.positions.forEach((position, t) => {
@@ -194,7 +213,6 @@ class Block {
       else await this.draftSampled(drafts, draftCatchUp);
     }
     const k = this.k; // the greedy draft may use fewer drafts than asked for (fewer distinct tokens)
-    const drafted = this.l === 0 ? 0 : k;
     const scored = await this.verify(targets.slice(0, k), targetCatchUp);
     const p = this.targetGrid(scored);
     const result = selectBlock(
@@ -202,7 +220,7 @@ class Block {
       this.chance,
       { temperatureZero: this.temperatureZero, survivorTolerance: this.owner.tolerance },
     );
-    return { result, decoded: this.decode(result, scored), drafted };
+    return { result, decoded: this.decode(result, scored), drafted: k };
   }
 
   /** X_k[t] ~ q(. | c, X_k[<t]), t = 0..L-1, one batched round per t. */
