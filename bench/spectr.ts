@@ -10,16 +10,17 @@
  * aggregate tokens/s. The last line is one JSON object (temperature 1, one stream; k1 and k4
  * at the same L = 4).
  */
+import { availableParallelism } from "node:os";
 import { getLlama, LlamaLogLevel } from "node-llama-cpp";
 import { loadCorpus } from "../kernels/corpus.ts";
 import { plainDecoding } from "../src/engine/decoding/plain.ts";
-import { createSpeculationTuner, type SpeculationTuner } from "../src/engine/decoding/speculation-tuner.ts";
 import { fixedSpeculation, SpectrDecoding, type SpeculationPolicy } from "../src/engine/decoding/spectr.ts";
-import { createDraftPool, leaseSpectrSequences } from "../src/engine/decoding/spectr-sequences.ts";
+import { leaseSpectrSequences } from "../src/engine/decoding/spectr-sequences.ts";
 import type { DecodingStrategy } from "../src/engine/decoding/strategy.ts";
 import { generateChoice } from "../src/engine/generate.ts";
 import { greedy, type SamplingParams } from "../src/engine/sampling/params.ts";
 import { ServedModel } from "../src/engine/served-model.ts";
+import { Speculation } from "../src/engine/speculation.ts";
 
 const PROMPTS = Number(process.argv[2] ?? 20); // a smaller count for a smoke run
 const MAX_TOKENS = 48;
@@ -44,18 +45,18 @@ const median = (values: number[]): number => {
 
 const llama = await getLlama({ gpu: false, logLevel: LlamaLogLevel.error });
 const sequences = Math.max(...STREAMS) * MAX_K;
-const target = await ServedModel.load(llama, { id: "target", path: "models/target.gguf", threads: 1, contextSize: CONTEXT, sequences, batchSize: 1024 });
+// As the gateway sets itself up by default: one context per core, each with one thread.
+const contexts = availableParallelism();
+const target = await ServedModel.load(llama, { id: "target", path: "models/target.gguf", threads: 1, contextSize: CONTEXT, sequences, contexts, batchSize: 1024 });
 const draftModel = await llama.loadModel({ modelPath: "models/draft.gguf" });
-const draftPool = await createDraftPool(draftModel, { sequencesPerContext: [sequences], contextSize: CONTEXT, threads: 1, batchSize: 1024 });
 
 const lines = loadCorpus().validation.flatMap((d) => d.text.split("\n")).filter((line) => line.length > 200);
 const step = Math.floor(lines.length / PROMPTS);
 const prompts = Array.from({ length: PROMPTS }, (_, i) => target.tokenize(lines[i * step]!.slice(0, 160).replace(/\s+\S*$/, "")));
 
 const started = performance.now();
-const measureLease = leaseSpectrSequences(target.pool, draftPool, MAX_K);
-const { tuner, profile } = await createSpeculationTuner({ targets: measureLease.targets, drafts: measureLease.drafts, prompt: prompts[0]!, maxK: MAX_K, maxL: MAX_L });
-await measureLease.release();
+const speculation = await Speculation.create(target, draftModel, { maxK: MAX_K, maxL: MAX_L, threads: 1, batchSize: 1024 });
+const { tuner, profile, draftPool } = speculation;
 const fmt = (points: ReadonlyArray<readonly [number, number]>): string => points.map(([n, ms]) => `${n}:${ms.toFixed(2)}`).join(" ");
 console.log(`cost profile (ms): target by batch ${fmt(profile.target)}; draft by K ${fmt(profile.draft)}; one distribution ${profile.distributionMs.toFixed(2)}`);
 for (const temperatureZero of [false, true]) {
@@ -69,15 +70,18 @@ interface Run {
   targetCalls: number;
 }
 
-async function runOne(config: Config, prompt: number[], sampling: SamplingParams, seed: number, policy: SpeculationPolicy | undefined): Promise<Run> {
-  const k = config.name === "plain" ? 1 : "k" in config ? config.k : MAX_K;
-  const lease = config.name === "plain" ? undefined : leaseSpectrSequences(target.pool, draftPool, k);
+/** Auto leases what the gateway would (speculation.choose: the tuner's current K for one choice). */
+async function runOne(config: Config, prompt: number[], sampling: SamplingParams, seed: number): Promise<Run> {
+  const auto = config.name === "auto" ? speculation.choose("auto", { temperatureZero: sampling.temperature === 0, seeded: false, concurrentChoices: 1, poolSize: target.pool.size }) : undefined;
+  const k = auto?.k ?? ("k" in config ? config.k : 1);
+  const policy: SpeculationPolicy | undefined = auto?.policy ?? ("k" in config ? fixedSpeculation(config.k, config.l) : undefined);
+  const lease = policy === undefined ? undefined : leaseSpectrSequences(target.pool, draftPool, k);
   const plainSequence = lease === undefined ? target.pool.take(1) : [];
   const sequence = lease?.targets[0] ?? plainSequence[0]!;
   const strategy: DecodingStrategy =
     lease === undefined
       ? plainDecoding
-      : new SpectrDecoding({ targets: lease.targets, drafts: lease.drafts, policy: policy ?? fixedSpeculation(k, "l" in config ? config.l : 0) });
+      : new SpectrDecoding({ targets: lease.targets, drafts: lease.drafts, policy: policy! });
   const start = performance.now();
   let tokens = 0;
   try {
@@ -109,16 +113,15 @@ interface Row {
   aggregateTps: number;
 }
 
-async function runConfig(config: Config, temperature: number, streams: number, autoPolicy: SpeculationTuner): Promise<Row> {
+async function runConfig(config: Config, temperature: number, streams: number): Promise<Row> {
   const sampling: SamplingParams = { ...greedy, temperature };
-  const policy = config.name === "auto" ? autoPolicy : undefined;
   const runs: Run[] = [];
   let next = 0;
   const start = performance.now();
   await Promise.all(Array.from({ length: streams }, async () => {
     while (next < prompts.length) {
       const i = next++;
-      runs.push(await runOne(config, prompts[i]!, sampling, 1000 + i, policy));
+      runs.push(await runOne(config, prompts[i]!, sampling, 1000 + i));
     }
   }));
   const wall = performance.now() - start;
@@ -134,8 +137,8 @@ async function runConfig(config: Config, temperature: number, streams: number, a
 }
 
 // Warm-up: every code path once.
-await runOne({ name: "plain" }, prompts[0]!, { ...greedy, temperature: 1 }, 1, undefined);
-await runOne({ name: "K=4 L=4", k: 4, l: 4 }, prompts[0]!, { ...greedy, temperature: 1 }, 1, undefined);
+await runOne({ name: "plain" }, prompts[0]!, { ...greedy, temperature: 1 }, 1);
+await runOne({ name: "K=4 L=4", k: 4, l: 4 }, prompts[0]!, { ...greedy, temperature: 1 }, 1);
 
 const rows: Row[] = [];
 for (const temperature of [1, 0]) {
@@ -144,7 +147,7 @@ for (const temperature of [1, 0]) {
     console.log("config        block_eff  median_tps  ratio  aggregate_tps");
     let plainTps = NaN;
     for (const config of CONFIGS) {
-      const row = await runConfig(config, temperature, streams, tuner);
+      const row = await runConfig(config, temperature, streams);
       if (config.name === "plain") plainTps = row.medianTps;
       rows.push(row);
       const extra = config.name === "auto" ? `  (now K=${tuner.plan(temperature === 0).choice.k} L=${tuner.plan(temperature === 0).choice.l})` : "";
@@ -170,7 +173,7 @@ console.log(
     block_eff_k4: pick("K=4 L=4").blockEfficiency,
   }),
 );
-await draftPool.dispose();
+await speculation.dispose();
 await draftModel.dispose();
 await target.dispose();
 await llama.dispose();

@@ -1,5 +1,5 @@
 import type { ControlledEvaluateInputItem, Token } from "node-llama-cpp";
-import { fromProbabilityMap, probabilityOf, rawDistributionOptions, safeLog, topLogprobs } from "../sampling/distribution.ts";
+import { fromProbabilityMap, probabilityOf, safeLog, samplingDistributionOptions, topLogprobs } from "../sampling/distribution.ts";
 import { draw } from "../sampling/draw.ts";
 import { hasPenalties } from "../sampling/params.ts";
 import { applySampling } from "../sampling/transform.ts";
@@ -23,7 +23,7 @@ export const plainDecoding: DecodingStrategy = {
     if (tokens.length > 1) await state.target.controlledEvaluate(tokens.slice(0, -1));
     const last: ControlledEvaluateInputItem = [
       tokens[tokens.length - 1]!,
-      { generateNext: native ? { token: true, options: { temperature: 0 } } : { probabilities: true, options: rawDistributionOptions } },
+      { generateNext: native ? { token: true, options: { temperature: 0 } } : { probabilities: true, options: samplingDistributionOptions(state.sampling, state.logprobs) } },
     ];
     const [result] = await state.target.controlledEvaluate([last]);
     const next = result?.next;

@@ -32,7 +32,7 @@ import type { ControlledEvaluateIndexOutput, ControlledEvaluateInputItem, LlamaC
 import { uniformChance, type Chance, type SparseDistribution } from "../../../kernels/kseq/index.ts";
 import { greedyFirstTokens, selectBlock, type SpectrBlockResult } from "../../../kernels/spectr/index.ts";
 import { invalidRequest } from "../../protocol/errors.ts";
-import { fromProbabilityMap, probabilityOf, rawDistributionOptions, safeLog, topLogprobs, type Distribution } from "../sampling/distribution.ts";
+import { fromProbabilityMap, probabilityOf, safeLog, samplingDistributionOptions, topLogprobs, type Distribution, type DistributionOptions } from "../sampling/distribution.ts";
 import { hasPenalties, type SamplingParams } from "../sampling/params.ts";
 import { applySampling } from "../sampling/transform.ts";
 import { plainDecoding } from "./plain.ts";
@@ -185,6 +185,8 @@ class Block {
   /** Both models may pick argmax natively (temperature 0, nothing that changes the ranking). */
   private readonly nativeDraft: boolean;
   private readonly nativeTarget: boolean;
+  /** What every distribution of this block is copied with (the top k only, where that is exact). */
+  private readonly distributionOptions: DistributionOptions;
   private readonly drafts: number[][];
   private readonly q: SparseDistribution[][];
 
@@ -201,6 +203,7 @@ class Block {
     this.temperatureZero = this.sampling.temperature === 0;
     this.nativeDraft = this.temperatureZero && this.sampling.logitBias.size === 0 && !hasPenalties(this.sampling);
     this.nativeTarget = this.nativeDraft && state.logprobs === null;
+    this.distributionOptions = samplingDistributionOptions(this.sampling, state.logprobs);
     this.drafts = Array.from({ length: k }, () => []);
     this.q = Array.from({ length: k }, () => []);
   }
@@ -229,7 +232,7 @@ class Block {
       const lead = leadsAt(this.drafts, t);
       const outputs = await Promise.all(sequences.map((sequence, k) => {
         const tokens = t === 0 ? catchUp : [this.drafts[k]![t - 1]!];
-        return evaluateLast(sequence, tokens, lead[k] === k ? "probabilities" : undefined);
+        return evaluateLast(sequence, tokens, lead[k] === k ? "probabilities" : undefined, this.distributionOptions);
       }));
       for (let k = 0; k < this.k; k++) {
         const q = lead[k] === k ? this.transform(rawOf(outputs[k]), this.drafts[k]!.slice(0, t), this.sampling) : this.q[lead[k]!]![t]!;
@@ -243,7 +246,7 @@ class Block {
   private async draftGreedy(sequences: readonly LlamaContextSequence[], catchUp: readonly number[]): Promise<void> {
     const rankFirst = this.k > 1 || !this.nativeDraft;
     const outputs = await Promise.all(sequences.map((sequence, k) =>
-      evaluateLast(sequence, catchUp, k > 0 ? undefined : rankFirst ? "probabilities" : "token")));
+      evaluateLast(sequence, catchUp, k > 0 ? undefined : rankFirst ? "probabilities" : "token", this.distributionOptions)));
     let firsts: number[];
     if (rankFirst) {
       // Ranked after penalties and bias, without truncation: the greedy token first, then the next most likely.
@@ -257,7 +260,7 @@ class Block {
     firsts.forEach((token, k) => (this.drafts[k] = [token]));
     for (let t = 1; t < this.l; t++) {
       const next = await Promise.all(this.drafts.map((draft, k) =>
-        evaluateLast(sequences[k]!, [draft[t - 1]!], this.nativeDraft ? "token" : "probabilities")));
+        evaluateLast(sequences[k]!, [draft[t - 1]!], this.nativeDraft ? "token" : "probabilities", this.distributionOptions)));
       next.forEach((output, k) => {
         const draft = this.drafts[k]!;
         draft.push(this.nativeDraft ? tokenOf(output) : onlyToken(this.transform(rawOf(output), draft, this.sampling)));
@@ -273,7 +276,7 @@ class Block {
       const before = catchUp.length - 1;
       const items: ControlledEvaluateInputItem[] = [...catchUp, ...this.drafts[k]!].map((token, i) => {
         const t = i - before;
-        return t >= 0 && leads[t]![k] === k ? withRequest(token, request) : (token as Token);
+        return t >= 0 && leads[t]![k] === k ? withRequest(token, request, this.distributionOptions) : (token as Token);
       });
       return sequence.controlledEvaluate(items).then((results) => ({ results, before }));
     }));
@@ -335,17 +338,17 @@ function leadsAt(drafts: readonly (readonly number[])[], t: number): number[] {
   });
 }
 
-function withRequest(token: number, request: Request): ControlledEvaluateInputItem {
+function withRequest(token: number, request: Request, options: DistributionOptions): ControlledEvaluateInputItem {
   return [
     token as Token,
-    { generateNext: request === "token" ? { token: true, options: { temperature: 0 } } : { probabilities: true, options: rawDistributionOptions } },
+    { generateNext: request === "token" ? { token: true, options: { temperature: 0 } } : { probabilities: true, options } },
   ];
 }
 
 /** Evaluates `tokens` on one sequence, asking for the next token's distribution (or argmax) after the last. */
-async function evaluateLast(sequence: LlamaContextSequence, tokens: readonly number[], request: Request | undefined): Promise<ControlledEvaluateIndexOutput | undefined> {
+async function evaluateLast(sequence: LlamaContextSequence, tokens: readonly number[], request: Request | undefined, options: DistributionOptions): Promise<ControlledEvaluateIndexOutput | undefined> {
   const items: ControlledEvaluateInputItem[] = tokens.map((token) => token as Token);
-  if (request !== undefined) items[items.length - 1] = withRequest(tokens[tokens.length - 1]!, request);
+  if (request !== undefined) items[items.length - 1] = withRequest(tokens[tokens.length - 1]!, request, options);
   const results = await sequence.controlledEvaluate(items);
   return results[tokens.length - 1];
 }
