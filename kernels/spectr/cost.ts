@@ -46,6 +46,8 @@ export interface SpeculationCosts {
   readonly targetMs: CostCurve;
   /** Fixed cost per speculative block: selection, transforms, bookkeeping (default 0). */
   readonly blockOverheadMs?: number;
+  /** One plain decoding step, when it costs other than targetMs(1) (default targetMs(1)). */
+  readonly plainMs?: number;
 }
 
 export interface SpeculationChoice {
@@ -60,7 +62,7 @@ export interface SpeculationChoice {
 }
 
 export function plainDecoding(costs: SpeculationCosts): SpeculationChoice {
-  const ms = costs.targetMs(1);
+  const ms = costs.plainMs ?? costs.targetMs(1);
   return { k: 0, l: 0, blockEfficiency: 1, msPerBlock: ms, tokensPerSecond: 1000 / ms };
 }
 

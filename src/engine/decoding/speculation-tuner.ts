@@ -126,7 +126,8 @@ export function costCurves(profile: CostProfile): { sampled: SpeculationCosts; g
   const draft = tableCostCurve(profile.draft);
   const d = profile.distributionMs;
   return {
-    sampled: { targetMs: (n) => target(n) + n * d, draftStepMs: (k) => draft(k) + k * d },
+    // Plain sampling lets node-llama-cpp draw the token (plain.ts's nativeSampling): no copy.
+    sampled: { targetMs: (n) => target(n) + n * d, draftStepMs: (k) => draft(k) + k * d, plainMs: target(1) },
     // One distribution per block ranks the K distinct first tokens.
     greedy: { targetMs: target, draftStepMs: draft, blockOverheadMs: d },
   };
