@@ -1,4 +1,5 @@
 import type { ServedModel } from "../engine/served-model.ts";
+import { Activity } from "../lifecycle/activity.ts";
 import { versionLabel, type AdapterRecord } from "./registry.ts";
 
 /**
@@ -8,11 +9,8 @@ import { versionLabel, type AdapterRecord } from "./registry.ts";
  * the last hold ends, so in-flight requests finish on the version they started with.
  */
 export class AdapterVersion {
-  private holds = 0;
-  private retired = false;
+  private readonly holds = new Activity();
   private released: Promise<void> | undefined;
-  private markDrained!: () => void;
-  private readonly drained = new Promise<void>((resolve) => (this.markDrained = resolve));
 
   constructor(
     readonly record: AdapterRecord,
@@ -26,28 +24,18 @@ export class AdapterVersion {
   }
 
   get inFlight(): number {
-    return this.holds;
+    return this.holds.count;
   }
 
-  /** Counts one request until the returned function is called (once). */
+  /** Counts one request until the returned function is called. */
   hold(): () => void {
-    if (this.retired) throw new Error(`${this.label} is retired`);
-    this.holds++;
-    let done = false;
-    return () => {
-      if (done) return;
-      done = true;
-      this.holds--;
-      if (this.retired && this.holds === 0) this.markDrained();
-    };
+    if (this.released !== undefined) throw new Error(`${this.label} is retired`);
+    return this.holds.begin();
   }
 
   /** No new holds; resolves once every hold has ended and the resources are freed. */
   retire(): Promise<void> {
-    if (this.released !== undefined) return this.released;
-    this.retired = true;
-    if (this.holds === 0) this.markDrained();
-    this.released = this.drained.then(this.release);
+    this.released ??= this.holds.idle().then(this.release);
     return this.released;
   }
 }
