@@ -165,6 +165,7 @@ export class Adapters {
   private async fetch(record: AdapterRecord): Promise<AdapterVersion> {
     const bytes = await this.registry.getBlob(record.sha256);
     if (bytes === undefined) throw new Error(`the bytes of ${record.name} v${record.version} are not in the store`);
+    if (bytes.byteLength > this.options.adapterMaxBytes) throw new Error(`${record.name} v${record.version} has ${bytes.byteLength} bytes, above ADAPTER_MAX_BYTES`);
     checkAdapter(bytes, `${record.name} v${record.version}`, this.baseGguf());
     return this.build(record, bytes);
   }

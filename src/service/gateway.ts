@@ -53,11 +53,16 @@ export class Gateway {
     this.scheduler.startDraining();
   }
 
-  /** A served model or the current version of an adapter, held until the hold is disposed. */
-  acquire(id: string): ModelHold {
+  /** The loaded engine, or the 503 that says why there is none to serve with. */
+  servingEngine(): Engine {
     if (this.stage === "draining") throw shuttingDown();
     if (this.loadedEngine === undefined) throw notReady();
-    const model = this.loadedEngine.get(id);
+    return this.loadedEngine;
+  }
+
+  /** A served model or the current version of an adapter, held until the hold is disposed. */
+  acquire(id: string): ModelHold {
+    const model = this.servingEngine().get(id);
     if (model !== undefined) return { model, fingerprint: this.fingerprint, [Symbol.dispose]: () => undefined };
     const adapter = this.loadedAdapters?.current(id);
     if (adapter === undefined) throw modelNotFound(id);
