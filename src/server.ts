@@ -32,7 +32,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     running: () => scheduler.running,
     waiting: () => scheduler.waiting,
     activeSequences: () => gateway?.activeSequences() ?? 0,
-    activeDraftSequences: () => gateway?.engine?.activeDraftSequences() ?? 0,
+    activeDraftSequences: () => gateway?.activeDraftSequences() ?? 0,
   });
   gateway = new Gateway(config, logger, metrics, scheduler, store);
   const app = createApp(gateway, readFileSync(openapiPath, "utf8"));
@@ -44,7 +44,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   const loaded = Engine.load(config, logger).then(async (engine) => {
     // The first served model is the base adapters apply to; ready only once the registry's adapters are in.
     const base = engine.get(config.models[0]!.id)!;
-    const adapters = await Adapters.open(config, base, new Set(engine.models.keys()), store, logger);
+    const adapters = await Adapters.open(config, base, new Set(engine.models.keys()), store, logger, engine.draft);
     await adapters.sync();
     adapters.start();
     served.attach(engine, adapters);

@@ -1,8 +1,10 @@
+import type { LlamaModel } from "node-llama-cpp";
 import type { Logger } from "pino";
 import { readGgufFile, type GgufFile } from "../../kernels/gguf/reader.ts";
 import type { Config } from "../config/config.ts";
 import { releaseLora } from "../engine/lora-release.ts";
 import { ServedModel } from "../engine/served-model.ts";
+import { Speculation } from "../engine/speculation.ts";
 import { invalidRequest, modelNotFound } from "../protocol/errors.ts";
 import type { Store } from "../store/store.ts";
 import { AdapterCache, sha256Hex } from "./adapter-cache.ts";
@@ -11,7 +13,7 @@ import { readAdapterFile } from "./adapter-file.ts";
 import { AdapterVersion } from "./adapter-version.ts";
 import { AdapterRegistry, type AdapterRecord } from "./registry.ts";
 
-export type AdapterOptions = Pick<Config, "adaptersDir" | "adapterMaxBytes" | "adapterCacheDir" | "adapterSyncMs" | "threads" | "batchSize">;
+export type AdapterOptions = Pick<Config, "adaptersDir" | "adapterMaxBytes" | "adapterCacheDir" | "adapterSyncMs" | "threads" | "batchSize" | "speculation">;
 
 export interface LoadRequest {
   name: string;
@@ -46,10 +48,12 @@ export class Adapters {
     private readonly registry: AdapterRegistry,
     private readonly cache: AdapterCache,
     private readonly logger: Logger,
+    /** The draft model: adapter versions speculate with it when the base does. */
+    private readonly draft: LlamaModel | undefined,
   ) {}
 
-  static async open(options: AdapterOptions, base: ServedModel, reservedIds: ReadonlySet<string>, store: Store, logger: Logger): Promise<Adapters> {
-    return new Adapters(options, base, reservedIds, new AdapterRegistry(store), await AdapterCache.open(options.adapterCacheDir), logger);
+  static async open(options: AdapterOptions, base: ServedModel, reservedIds: ReadonlySet<string>, store: Store, logger: Logger, draft: LlamaModel | undefined): Promise<Adapters> {
+    return new Adapters(options, base, reservedIds, new AdapterRegistry(store), await AdapterCache.open(options.adapterCacheDir), logger, draft);
   }
 
   get baseId(): string {
@@ -67,6 +71,10 @@ export class Adapters {
 
   activeSequences(): number {
     return this.versions().reduce((sum, version) => sum + version.served.pool.active, 0);
+  }
+
+  activeDraftSequences(): number {
+    return this.versions().reduce((sum, version) => sum + (version.served.speculation?.draftPool.active ?? 0), 0);
   }
 
   async load(request: LoadRequest): Promise<AdapterRecord> {
@@ -176,7 +184,7 @@ export class Adapters {
       await releaseLora(this.base.model, path);
       await this.cache.remove(path);
     };
-    let served: ServedModel;
+    let served: ServedModel | undefined;
     try {
       served = await ServedModel.onWeights(this.base.model, {
         id: record.name,
@@ -189,12 +197,18 @@ export class Adapters {
         chatTemplate: this.base.chatTemplate,
         lora: { adapters: [{ filePath: path, scale: record.scale }] },
       });
+      const sibling = this.base.speculation;
+      if (sibling !== undefined && this.draft !== undefined) {
+        served.pairWithDraft(await Speculation.alongside(sibling, served, this.draft, { ...this.options.speculation, threads: this.options.threads, batchSize: this.options.batchSize }));
+      }
     } catch (error) {
+      await served?.dispose();
       await free();
       throw error;
     }
-    return new AdapterVersion(record, served, async () => {
-      await served.dispose();
+    const ready = served;
+    return new AdapterVersion(record, ready, async () => {
+      await ready.dispose();
       await free();
     });
   }

@@ -78,6 +78,10 @@ export class Gateway {
     return (this.loadedEngine?.activeSequences() ?? 0) + (this.loadedAdapters?.activeSequences() ?? 0);
   }
 
+  activeDraftSequences(): number {
+    return (this.loadedEngine?.activeDraftSequences() ?? 0) + (this.loadedAdapters?.activeDraftSequences() ?? 0);
+  }
+
   /** Usage per model, kept in the store so replicas add up (best effort: never fails a request). */
   recordUsage(model: string, promptTokens: number, completionTokens: number): void {
     Promise.all([
