@@ -19,7 +19,7 @@ export function modelRoutes(gateway: Gateway): Hono<GatewayEnv> {
   });
   app.get("/v1/models/:id{.+}", (c) => {
     const id = c.req.param("id");
-    gateway.servingEngine();
+    gateway.servingEngine(); // 503 while loading or draining, as for generation
     const card = cards().find((candidate) => candidate.id === id);
     if (card === undefined) throw modelNotFound(id);
     return c.json(card);
