@@ -7,7 +7,8 @@
  * - admin keys: 401 without a key, 403 with a plain key, 200 with an admin key;
  * - isolation: base, adapter A and adapter B on the same prompt, interleaved and concurrent,
  *   give exactly what each gives alone (tokens and top logprobs);
- * - unload: new requests get 404 model_not_found, and the version's resources are freed.
+ * - unload: new requests get 404 model_not_found, streams already running finish whole on
+ *   their version, and the version's resources are freed.
  */
 import assert from "node:assert/strict";
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
@@ -15,7 +16,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { adaptersDir, writeBadAdapters, writeRandomAdapter } from "./adapter-fixtures.ts";
-import { postJson, settle, startTestGateway, type TestGateway } from "./gateway-harness.ts";
+import { metric, postJson, settle, startTestGateway, type TestGateway } from "./gateway-harness.ts";
 import { conforms, conformsAsError } from "./openapi-validator.ts";
 
 const dir = adaptersDir();
@@ -128,6 +129,25 @@ describe("LoRA adapters over HTTP", () => {
         for (const [token, logprob] of Object.entries(position)) assert.ok(Math.abs(logprob - reference[token]!) < 1e-4, `request ${i} position ${j} ${token}`);
       });
     });
+  });
+
+  it("unloads while streams run: they finish on their version, new requests get 404", async () => {
+    await load({ lora_name: "draining", lora_path: "b.gguf" });
+    const request = { model: "draining", prompt, max_tokens: 128, temperature: 0, ignore_eos: true };
+    const alone = (await gateway.client.completions.create(request)).choices[0]!.text;
+    const streams = await Promise.all(Array.from({ length: 4 }, async () => {
+      const chunks = (await gateway.client.completions.create({ ...request, stream: true }))[Symbol.asyncIterator]();
+      const first = await chunks.next();
+      return { chunks, text: first.done === true ? "" : first.value.choices[0]?.text ?? "" };
+    }));
+    const unloaded = await unload({ lora_name: "draining" });
+    assert.equal(unloaded.status, 200);
+    assert.ok(await metric(gateway.url, "num_requests_running") > 0, "the streams were still generating when the unload returned");
+    assert.equal((await postJson(`${gateway.url}/v1/completions`, request)).status, 404, "new requests are refused at once");
+    for (const stream of streams) {
+      for (let chunk = await stream.chunks.next(); chunk.done !== true; chunk = await stream.chunks.next()) stream.text += chunk.value.choices[0]?.text ?? "";
+      assert.equal(stream.text, alone, "the stream finished on the unloaded version, whole");
+    }
   });
 
   it("unloads: new requests get 404 model_not_found and the version's cache file goes", async () => {

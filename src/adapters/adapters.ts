@@ -11,7 +11,10 @@ import { AdapterCache, sha256Hex } from "./adapter-cache.ts";
 import { checkAdapter } from "./adapter-check.ts";
 import { readAdapterFile } from "./adapter-file.ts";
 import { AdapterVersion } from "./adapter-version.ts";
-import { AdapterRegistry, type AdapterRecord } from "./registry.ts";
+import { AdapterRegistry, versionLabel, type AdapterRecord } from "./registry.ts";
+
+/** A version that could not be built is tried again after this long (a store hiccup heals; a bad file logs once per interval). */
+const retryFailedMs = 5_000;
 
 export type AdapterOptions = Pick<Config, "adaptersDir" | "adapterMaxBytes" | "adapterCacheDir" | "adapterSyncMs" | "threads" | "batchSize" | "speculation">;
 
@@ -31,8 +34,8 @@ export interface LoadRequest {
 export class Adapters {
   private readonly live = new Map<string, AdapterVersion>();
   private readonly retiring = new Set<Promise<void>>();
-  /** Versions this replica could not build (bad bytes, missing blob): not retried. */
-  private readonly failed = new Set<string>();
+  /** Versions this replica could not build (bad bytes, missing blob, store hiccup), by when: retried after retryFailedMs. */
+  private readonly failed = new Map<string, number>();
   private seenEpoch = -1;
   private queue: Promise<unknown> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
@@ -154,19 +157,27 @@ export class Adapters {
     if (epoch === this.seenEpoch) return;
     const wanted = new Map((await this.registry.list()).filter((record) => record.base === this.base.id).map((record) => [record.name, record]));
     for (const name of [...this.live.keys()]) if (!wanted.has(name)) this.retire(name);
+    let complete = true;
     for (const record of wanted.values()) {
       const live = this.live.get(record.name)?.record;
-      const key = `${record.name}@v${record.version}:${record.sha256}`;
-      if ((live?.version === record.version && live.sha256 === record.sha256) || this.failed.has(key)) continue;
+      if (live?.version === record.version && live.sha256 === record.sha256) continue;
+      const key = `${versionLabel(record)}:${record.sha256}`;
+      if (performance.now() - (this.failed.get(key) ?? -Infinity) < retryFailedMs) {
+        complete = false;
+        continue;
+      }
       try {
         this.install(await this.fetch(record));
+        this.failed.delete(key);
         this.logger.info({ adapter: record.name, version: record.version }, "adapter synced from the registry");
       } catch (error) {
-        this.failed.add(key);
-        this.logger.error({ err: error, adapter: record.name, version: record.version }, "adapter from the registry refused");
+        this.failed.set(key, performance.now());
+        complete = false;
+        this.logger.error({ err: error, adapter: record.name, version: record.version }, "adapter from the registry refused; retrying later");
       }
     }
-    this.seenEpoch = epoch;
+    // Until every record is served, keep looking even when the epoch stays put.
+    if (complete) this.seenEpoch = epoch;
   }
 
   /** Another replica's version: its bytes from the store, checked as a client's file would be. */
