@@ -7,7 +7,8 @@
  *  - tokens/s: STREAMS streaming greedy clients on one adapter, in rounds that alternate steady
  *    state and back-to-back swaps of that adapter; aggregate tokens/s per round, medians, ratio;
  *  - memory: the gateway's resident set (VmRSS) before and after loading BENCH_RESIDENT more
- *    adapters, per adapter; and how many would fit in MemAvailable at that rate (an estimate).
+ *    adapters (and serving one request on each), per adapter; what unloading them gives back;
+ *    and how many would fit in MemAvailable at that rate (an estimate).
  * Nothing is asserted: the figures go to the README.
  */
 import { readFileSync, rmSync, statSync } from "node:fs";
@@ -116,7 +117,11 @@ async function main(): Promise<void> {
       await stream(gateway, `resident-${i}`, prompts[0]!); // touch its contexts
     }
     await settle(500);
-    const perAdapter = (rssBytes(gateway.process.pid!) - before) / resident;
+    const loaded = rssBytes(gateway.process.pid!);
+    const perAdapter = (loaded - before) / resident;
+    for (let i = 0; i < resident; i++) await post(`${gateway.url}/v1/unload_lora_adapter`, { lora_name: `resident-${i}` });
+    await settle(1000);
+    const returnedPerAdapter = (loaded - rssBytes(gateway.process.pid!)) / resident;
     const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
 
     console.log(`machine: ${availableParallelism()} x ${cpus()[0]?.model.trim()}, node ${process.version}`);
@@ -131,6 +136,7 @@ async function main(): Promise<void> {
     console.log(`| swaps per ${roundMs} ms round (median) | ${median(swapCounts)} |`);
     console.log(`| ratio swapping / steady | ${(median(swapping) / median(steady)).toFixed(3)} |`);
     console.log(`| resident memory per loaded adapter, MiB (${resident} loaded) | ${mib(perAdapter)} |`);
+    console.log(`| resident memory returned per unloaded adapter, MiB | ${mib(returnedPerAdapter)} |`);
     console.log(`| adapters that fit in MemAvailable (${mib(memAvailableBytes())} MiB), estimate | ${Math.floor(memAvailableBytes() / perAdapter)} |`);
   } finally {
     gateway.process.kill("SIGTERM");

@@ -4,7 +4,7 @@
  * Checked: no request fails; every chunk of a response names one version (system_fingerprint);
  * each response's text is exactly what that version's file gives alone, so every answer is
  * attributable to exactly one version; requests overlapped swaps; once everything has drained
- * only the current version's cache file is left.
+ * only the current version's cache file and adapter weights are left.
  */
 import assert from "node:assert/strict";
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
@@ -122,5 +122,8 @@ describe("hot swap under streaming load", () => {
     // Old versions are freed once drained: one file for "swap", one per reference name.
     const left = await settle(async () => readdirSync(cacheDir).filter((file) => file.startsWith("swap.v")).length, 1);
     assert.equal(left, 1, `cache holds ${readdirSync(cacheDir).join(", ")}`);
+    // And llama.cpp holds the weights of live versions only (node-llama-cpp would keep every one until the model goes).
+    const base = gateway.server.gateway.engine!.get("target")!.model as unknown as { _loraAdapters: Map<string, unknown> };
+    assert.equal(base._loraAdapters.size, files.length + 1, "three reference names and the current swap version");
   });
 });
