@@ -23,10 +23,6 @@ export class AdapterVersion {
     return versionLabel(this.record);
   }
 
-  get inFlight(): number {
-    return this.holds.count;
-  }
-
   /** Counts one request until the returned function is called. */
   hold(): () => void {
     if (this.released !== undefined) throw new Error(`${this.label} is retired`);

@@ -59,10 +59,6 @@ export class Adapters {
     return new Adapters(options, base, reservedIds, new AdapterRegistry(store), await AdapterCache.open(options.adapterCacheDir), logger, draft);
   }
 
-  get baseId(): string {
-    return this.base.id;
-  }
-
   /** The version new requests for `name` get, if it is loaded here. */
   current(name: string): AdapterVersion | undefined {
     return this.live.get(name);
