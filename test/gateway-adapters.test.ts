@@ -23,6 +23,8 @@ const dir = adaptersDir();
 const cacheDir = mkdtempSync(join(tmpdir(), "adapter-cache-"));
 writeRandomAdapter(dir, "a.gguf", 1);
 writeRandomAdapter(dir, "b.gguf", 2);
+writeRandomAdapter(dir, "c.gguf", 3);
+writeRandomAdapter(dir, "d.gguf", 4);
 const bad = writeBadAdapters(dir);
 const prompt = "Once upon a time";
 
@@ -148,6 +150,17 @@ describe("LoRA adapters over HTTP", () => {
       for (let chunk = await stream.chunks.next(); chunk.done !== true; chunk = await stream.chunks.next()) stream.text += chunk.value.choices[0]?.text ?? "";
       assert.equal(stream.text, alone, "the stream finished on the unloaded version, whole");
     }
+  });
+
+  it("keeps in the store the bytes of registered versions only", async () => {
+    const blobs = async (): Promise<string[]> => (await gateway.server.gateway.store.keys("adapters:blob:")).map((key) => key.slice("adapters:blob:".length));
+    const first = (await (await load({ lora_name: "stored", lora_path: "c.gguf" })).json()) as { sha256: string };
+    assert.ok((await blobs()).includes(first.sha256));
+    const second = (await (await load({ lora_name: "stored", lora_path: "d.gguf" })).json()) as { sha256: string };
+    assert.ok((await blobs()).includes(second.sha256));
+    assert.ok(!(await blobs()).includes(first.sha256), "the replaced version's bytes are gone");
+    assert.equal((await unload({ lora_name: "stored" })).status, 200);
+    assert.ok(!(await blobs()).includes(second.sha256), "the unloaded version's bytes are gone");
   });
 
   it("unloads: new requests get 404 model_not_found and the version's cache file goes", async () => {

@@ -93,6 +93,7 @@ export class Adapters {
         created: Math.floor(Date.now() / 1000),
         state: "ready",
       };
+      const previous = await this.registry.get(request.name);
       await this.registry.putBlob(sha256, bytes);
       let version: AdapterVersion;
       try {
@@ -106,6 +107,7 @@ export class Adapters {
         throw error;
       }
       this.install(version);
+      if (previous !== undefined && previous.sha256 !== sha256) await this.registry.collectBlob(previous.sha256).catch(() => undefined);
       this.logger.info({ adapter: record.name, version: record.version, sha256 }, "adapter loaded");
       return record;
     });
