@@ -77,6 +77,7 @@ describe("LoRA adapters over HTTP", () => {
   it("refuses bad adapter files with a 400 naming the problem, registering nothing", async () => {
     const before = await modelIds(gateway.url);
     const cached = readdirSync(cacheDir).sort();
+    const stored = await gateway.server.gateway.store.keys("adapters:");
     for (const [file, problem] of Object.entries(bad)) {
       const response = await load({ lora_name: "broken", lora_path: file });
       assert.equal(response.status, 400, file);
@@ -87,6 +88,7 @@ describe("LoRA adapters over HTTP", () => {
     }
     assert.deepEqual(await modelIds(gateway.url), before);
     assert.deepEqual(readdirSync(cacheDir).sort(), cached, "no cache file was written");
+    assert.deepEqual(await gateway.server.gateway.store.keys("adapters:"), stored, "no record, version or bytes were stored");
     const missing = await postJson(`${gateway.url}/v1/completions`, { model: "broken", prompt });
     assert.equal(missing.status, 404);
     assert.equal((await gateway.client.completions.create({ model: "target", prompt, max_tokens: 2 })).choices.length, 1, "the process still serves");
