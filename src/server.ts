@@ -63,7 +63,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       // Closing connections aborts what was left; let those generations stop before the models go.
       await scheduler.waitForIdle(5_000);
       await loaded.catch(() => undefined);
-      await served.adapters?.close();
+      await served.adapters?.close(5_000);
       await served.engine?.dispose();
       await store.close();
       return { drained };

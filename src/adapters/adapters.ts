@@ -141,13 +141,20 @@ export class Adapters {
     this.timer.unref();
   }
 
-  /** Stops polling and frees every version once its requests are done. */
-  async close(): Promise<void> {
+  /**
+   * Stops polling and frees every version once its requests are done, waiting at most
+   * `deadlineMs` for them (shutdown has already let requests drain; the base model's disposal
+   * frees whatever is left).
+   */
+  async close(deadlineMs: number): Promise<void> {
     clearInterval(this.timer);
     await this.exclusive(async () => {
       for (const name of [...this.live.keys()]) this.retire(name);
     });
-    await Promise.all(this.retiring);
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, deadlineMs)));
+    await Promise.race([Promise.all(this.retiring), deadline]);
+    clearTimeout(timer);
   }
 
   private async syncNow(): Promise<void> {
