@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { serve, type ServerType } from "@hono/node-server";
 import type { Logger } from "pino";
+import { Adapters } from "./adapters/adapters.ts";
 import type { Config } from "./config/config.ts";
 import { Engine } from "./engine/engine.ts";
 import { createApp } from "./http/app.ts";
@@ -31,7 +32,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     running: () => scheduler.running,
     waiting: () => scheduler.waiting,
     activeSequences: () => gateway?.activeSequences() ?? 0,
-    activeDraftSequences: () => gateway?.engine?.activeDraftSequences() ?? 0,
+    activeDraftSequences: () => gateway?.activeDraftSequences() ?? 0,
   });
   gateway = new Gateway(config, logger, metrics, scheduler, store);
   const app = createApp(gateway, readFileSync(openapiPath, "utf8"));
@@ -40,7 +41,14 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   const url = `http://${config.host}:${address.port}`;
   logger.info({ url }, "listening");
   const served = gateway;
-  const loaded = Engine.load(config, logger).then((engine) => served.attach(engine));
+  const loaded = Engine.load(config, logger).then(async (engine) => {
+    // The first served model is the base adapters apply to; ready only once the registry's adapters are in.
+    const base = engine.get(config.models[0]!.id)!;
+    const adapters = await Adapters.open(config, base, new Set(engine.models.keys()), store, logger, engine.draft);
+    await adapters.sync();
+    adapters.start();
+    served.attach(engine, adapters);
+  });
   return {
     gateway,
     url,
@@ -55,6 +63,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       // Closing connections aborts what was left; let those generations stop before the models go.
       await scheduler.waitForIdle(5_000);
       await loaded.catch(() => undefined);
+      await served.adapters?.close(5_000);
       await served.engine?.dispose();
       await store.close();
       return { drained };

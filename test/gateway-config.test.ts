@@ -22,6 +22,17 @@ describe("configuration", () => {
     assert.equal(config.redisUrl, "redis://x:1");
   });
 
+  it("has adapter defaults: adapters/ under the working directory, 64 MiB, a 200 ms sync", () => {
+    const config = loadConfig({});
+    assert.equal(config.adaptersDir, "adapters");
+    assert.equal(config.adapterMaxBytes, 64 * 1024 * 1024);
+    assert.equal(config.adapterCacheDir, undefined);
+    assert.equal(config.adapterSyncMs, 200);
+    assert.equal(loadConfig({ ADAPTERS_DIR: "/srv/loras", ADAPTER_MAX_BYTES: "1024" }).adapterMaxBytes, 1024);
+    assert.throws(() => loadConfig({ ADAPTER_SYNC_MS: "5" }), /ADAPTER_SYNC_MS/);
+    assert.throws(() => loadConfig({ ADAPTER_MAX_BYTES: "0" }), /ADAPTER_MAX_BYTES/);
+  });
+
   it("lets flags override the environment", () => {
     assert.deepEqual(flagsToEnvironment(["--port=9000", "--log-level", "debug", "--metrics-auth"]), { PORT: "9000", LOG_LEVEL: "debug", METRICS_AUTH: "true" });
     assert.equal(loadConfig({ PORT: "1" }, ["--port", "2"]).port, 2);

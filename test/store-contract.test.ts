@@ -37,6 +37,20 @@ function storeContract(name: string, open: () => Promise<Store>): void {
       assert.equal(await store.get(`${prefix}json`), value);
     });
 
+    it("keeps bytes byte for byte, every byte value and a megabyte included", async () => {
+      assert.equal(await store.getBytes(`${prefix}absent`), null);
+      const every = Uint8Array.from({ length: 256 }, (_, i) => i);
+      await store.setBytes(`${prefix}bytes`, every);
+      every[0] = 9; // the store holds its own copy
+      assert.deepEqual(await store.getBytes(`${prefix}bytes`), Uint8Array.from({ length: 256 }, (_, i) => i));
+      const large = Uint8Array.from({ length: 1 << 20 }, (_, i) => (i * 7919) & 0xff);
+      await store.setBytes(`${prefix}large`, large);
+      assert.deepEqual(await store.getBytes(`${prefix}large`), large);
+      assert.deepEqual(await store.keys(`${prefix}large`), [`${prefix}large`]);
+      assert.equal(await store.delete(`${prefix}large`), true);
+      assert.equal(await store.getBytes(`${prefix}large`), null);
+    });
+
     it("deletes, reporting whether the key existed", async () => {
       await store.set(`${prefix}d`, "x");
       assert.equal(await store.delete(`${prefix}d`), true);

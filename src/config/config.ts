@@ -41,6 +41,10 @@ const envSchema = z.object({
   SPECULATION: z.enum(["auto", "off"]).default("auto"),
   SPEC_MAX_K: z.coerce.number().int().min(1).max(8).default(4),
   SPEC_MAX_L: z.coerce.number().int().min(1).max(16).default(8),
+  ADAPTERS_DIR: z.string().default("adapters"),
+  ADAPTER_MAX_BYTES: z.coerce.number().int().min(1).default(64 * 1024 * 1024),
+  ADAPTER_CACHE_DIR: z.string().optional(),
+  ADAPTER_SYNC_MS: z.coerce.number().int().min(10).default(200),
 });
 
 export interface ModelSpec {
@@ -75,6 +79,13 @@ export interface Config {
   retryAfterSeconds: number;
   /** Speculative decoding with the draft model: whether it is set up, and the largest (K, L). */
   speculation: { enabled: boolean; maxK: number; maxL: number };
+  /** `lora_path` must resolve (symlinks followed) inside this directory. */
+  adaptersDir: string;
+  adapterMaxBytes: number;
+  /** Where this replica writes the adapter files node-llama-cpp loads (default: a fresh directory under the OS temp dir). */
+  adapterCacheDir: string | undefined;
+  /** How often this replica checks the shared registry for adapter changes. */
+  adapterSyncMs: number;
 }
 
 export type Environment = Record<string, string | undefined>;
@@ -148,5 +159,9 @@ export function loadConfig(environment: Environment, argv: readonly string[] = [
     shutdownDeadlineMs: env.SHUTDOWN_DEADLINE_MS,
     retryAfterSeconds: env.RETRY_AFTER_SECONDS,
     speculation: { enabled: env.SPECULATION === "auto", maxK: env.SPEC_MAX_K, maxL: env.SPEC_MAX_L },
+    adaptersDir: env.ADAPTERS_DIR,
+    adapterMaxBytes: env.ADAPTER_MAX_BYTES,
+    adapterCacheDir: env.ADAPTER_CACHE_DIR,
+    adapterSyncMs: env.ADAPTER_SYNC_MS,
   };
 }

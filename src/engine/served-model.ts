@@ -1,13 +1,17 @@
-import type { Llama, LlamaModel, Token } from "node-llama-cpp";
+import type { Llama, LlamaContextOptions, LlamaModel, Token } from "node-llama-cpp";
 import { SequencePool } from "./sequence-pool.ts";
 import type { Speculation } from "./speculation.ts";
 
 /** Without CONTEXT_SIZE, long-context models get this many tokens per sequence, not their full (costly) training context. */
 const defaultContextCap = 4096;
 
-export interface ServedModelOptions {
+export interface ServedModelOptions extends ContextOptions {
   id: string;
   path: string;
+}
+
+/** How a served model's contexts are made; `lora` applies an adapter to every one of them. */
+export interface ContextOptions {
   threads: number;
   /** 0: the model's training context, at most defaultContextCap. */
   contextSize: number;
@@ -17,9 +21,15 @@ export interface ServedModelOptions {
   contexts?: number;
   /** Overrides the GGUF's tokenizer.chat_template. */
   chatTemplate?: string;
+  lora?: LlamaContextOptions["lora"];
 }
 
-/** One servable GGUF: its weights, one context shared by all requests, and that context's sequences. */
+/**
+ * One servable model: weights, the contexts requests share, and their sequences. A base model
+ * owns its weights; a LoRA adapter version is a ServedModel on a base's weights with contexts
+ * of its own (so no KV state is ever shared with the base or another adapter), and disposing
+ * it leaves the weights alone.
+ */
 export class ServedModel {
   readonly created = Math.floor(Date.now() / 1000);
   private draftPairing: Speculation | undefined;
@@ -30,19 +40,17 @@ export class ServedModel {
     readonly model: LlamaModel,
     readonly pool: SequencePool,
     private readonly chatTemplateOverride: string | undefined,
+    private readonly ownsWeights: boolean,
   ) {}
 
   static async load(llama: Llama, options: ServedModelOptions): Promise<ServedModel> {
     const model = await llama.loadModel({ modelPath: options.path });
-    const contextSize = options.contextSize > 0 ? options.contextSize : Math.min(model.trainContextSize, defaultContextCap);
-    const contextCount = Math.max(1, Math.min(options.contexts ?? 1, options.sequences));
-    const contexts = await Promise.all(sequencesPerContext(options.sequences, contextCount).map((sequences) => model.createContext({
-      contextSize,
-      sequences,
-      threads: options.threads,
-      batchSize: Math.min(options.batchSize, contextSize * sequences),
-    })));
-    return new ServedModel(options.id, options.path, model, new SequencePool(...contexts), options.chatTemplate);
+    return new ServedModel(options.id, options.path, model, await createPool(model, options), options.chatTemplate, true);
+  }
+
+  /** A model served on weights another ServedModel owns (a LoRA adapter on its base). */
+  static async onWeights(model: LlamaModel, options: ServedModelOptions): Promise<ServedModel> {
+    return new ServedModel(options.id, options.path, model, await createPool(model, options), options.chatTemplate, false);
   }
 
   /** Speculative decoding with a draft model, when one is paired with this model. */
@@ -93,8 +101,21 @@ export class ServedModel {
   async dispose(): Promise<void> {
     await this.draftPairing?.dispose();
     await this.pool.dispose();
-    await this.model.dispose();
+    if (this.ownsWeights) await this.model.dispose();
   }
+}
+
+async function createPool(model: LlamaModel, options: ContextOptions): Promise<SequencePool> {
+  const contextSize = options.contextSize > 0 ? options.contextSize : Math.min(model.trainContextSize, defaultContextCap);
+  const contextCount = Math.max(1, Math.min(options.contexts ?? 1, options.sequences));
+  const contexts = await Promise.all(sequencesPerContext(options.sequences, contextCount).map((sequences) => model.createContext({
+    contextSize,
+    sequences,
+    threads: options.threads,
+    batchSize: Math.min(options.batchSize, contextSize * sequences),
+    ...(options.lora === undefined ? {} : { lora: options.lora }),
+  })));
+  return new SequencePool(...contexts);
 }
 
 /** `total` sequences over `contexts` contexts, as evenly as possible. */

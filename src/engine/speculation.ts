@@ -5,7 +5,7 @@
  * "auto" (the tuner), "off" (plain decoding) or a fixed { k, l }.
  */
 import type { LlamaModel } from "node-llama-cpp";
-import { createSpeculationTuner, type CostProfile, type SpeculationTuner } from "./decoding/speculation-tuner.ts";
+import { costCurves, createSpeculationTuner, SpeculationTuner, type CostProfile } from "./decoding/speculation-tuner.ts";
 import { fixedSpeculation, type SpeculationPolicy } from "./decoding/spectr.ts";
 import { createDraftPool, leaseSpectrSequences } from "./decoding/spectr-sequences.ts";
 import type { SequencePool } from "./sequence-pool.ts";
@@ -40,12 +40,7 @@ export class Speculation {
   /** Creates the draft contexts and measures the pair's costs on a short prompt (a few hundred ms). */
   static async create(target: ServedModel, draft: LlamaModel, options: SpeculationOptions): Promise<Speculation> {
     const maxK = Math.max(1, Math.min(options.maxK, target.pool.size));
-    const draftPool = await createDraftPool(draft, {
-      sequencesPerContext: target.pool.contexts.map((context) => context.totalSequences),
-      contextSize: target.contextSize,
-      threads: options.threads,
-      batchSize: options.batchSize,
-    });
+    const draftPool = await draftPoolFor(target, draft, options);
     const lease = leaseSpectrSequences(target.pool, draftPool, maxK);
     const { tuner, profile } = await createSpeculationTuner({
       targets: lease.targets,
@@ -60,6 +55,18 @@ export class Speculation {
         throw error;
       });
     return new Speculation(draftPool, tuner, profile, maxK, options.maxL);
+  }
+
+  /**
+   * For another target on the same weights (a LoRA adapter on `sibling`'s model): draft
+   * contexts of its own, so no draft state is shared either, and a tuner of its own, since
+   * acceptance depends on the adapter; the costs are `sibling`'s, measured once (an adapter
+   * adds little to a step), so loading an adapter does not stop to measure.
+   */
+  static async alongside(sibling: Speculation, target: ServedModel, draft: LlamaModel, options: SpeculationOptions): Promise<Speculation> {
+    const draftPool = await draftPoolFor(target, draft, options);
+    const tuner = new SpeculationTuner(costCurves(sibling.profile), { maxK: sibling.maxK, maxL: sibling.maxL });
+    return new Speculation(draftPool, tuner, sibling.profile, sibling.maxK, sibling.maxL);
   }
 
   /**
@@ -83,4 +90,14 @@ export class Speculation {
   async dispose(): Promise<void> {
     await this.draftPool.dispose();
   }
+}
+
+/** One draft context per target context, with as many sequences, so drafting parallelizes like the target. */
+function draftPoolFor(target: ServedModel, draft: LlamaModel, options: SpeculationOptions): Promise<SequencePool> {
+  return createDraftPool(draft, {
+    sequencesPerContext: target.pool.contexts.map((context) => context.totalSequences),
+    contextSize: target.contextSize,
+    threads: options.threads,
+    batchSize: options.batchSize,
+  });
 }

@@ -9,6 +9,7 @@ import type { GatewayEnv } from "./env.ts";
 import { clientClosedStatus, errorResponse, isClientClosed, toApiError } from "./error-response.ts";
 import { auth } from "./middleware/auth.ts";
 import { requestContext } from "./middleware/request-context.ts";
+import { adapterRoutes } from "./routes/adapters.ts";
 import { docsRoutes } from "./routes/docs.ts";
 import { generationRoute } from "./routes/generation.ts";
 import { healthRoutes } from "./routes/health.ts";
@@ -26,6 +27,7 @@ export function createApp(gateway: Gateway, openapiYaml: string): Hono<GatewayEn
   app.route("/", metricsRoutes(gateway.metrics));
   app.route("/", docsRoutes(openapiYaml));
   app.route("/", modelRoutes(gateway));
+  app.route("/", adapterRoutes(gateway));
   app.post("/v1/completions", generationRoute(gateway, completionRequestSchema, createCompletion, streamCompletion));
   app.post("/v1/chat/completions", generationRoute(gateway, chatRequestSchema, createChatCompletion, streamChatCompletion));
   app.notFound((c) => errorResponse(routeNotFound(c.req.path), c.get("requestId")));

@@ -19,6 +19,18 @@ export class Activity {
     };
   }
 
+  /** Resolves once nothing is open, however long that takes. */
+  idle(): Promise<void> {
+    if (this.open === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const onIdle = (): void => {
+        this.idleListeners.delete(onIdle);
+        resolve();
+      };
+      this.idleListeners.add(onIdle);
+    });
+  }
+
   /** Resolves true once nothing is open, false if the deadline passes first. */
   waitForIdle(deadlineMs: number): Promise<boolean> {
     if (this.open === 0) return Promise.resolve(true);

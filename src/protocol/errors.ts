@@ -5,6 +5,7 @@
 export type ApiErrorType =
   | "invalid_request_error"
   | "authentication_error"
+  | "permission_error"
   | "not_found_error"
   | "rate_limit_error"
   | "timeout_error"
@@ -42,6 +43,9 @@ export const contextLengthExceeded = (message: string, param: string): ApiError 
 
 export const unauthorized = (): ApiError =>
   new ApiError(401, "authentication_error", "Incorrect or missing API key.", null, "invalid_api_key");
+
+export const forbidden = (): ApiError =>
+  new ApiError(403, "permission_error", "This API key may not call this route; it needs an admin key (ADMIN_API_KEYS).", null, "insufficient_permissions");
 
 export const modelNotFound = (model: string): ApiError =>
   new ApiError(404, "invalid_request_error", `The model \`${model}\` does not exist.`, "model", "model_not_found");

@@ -12,7 +12,8 @@ import { buildPlan } from "./plan.ts";
 
 /** POST /v1/chat/completions, non-streaming. */
 export async function createChatCompletion(gateway: Gateway, request: ChatRequest, signal: AbortSignal, log: RequestLog): Promise<ChatResponse> {
-  const { model, plan } = prepare(gateway, request);
+  using hold = gateway.acquire(request.model);
+  const { model, plan } = prepare(gateway, hold.model, request);
   log.set({ model: model.id });
   const result = await runGeneration(gateway, model, plan, signal, log.arrivedAt);
   record(gateway, log, model, result);
@@ -21,7 +22,7 @@ export async function createChatCompletion(gateway: Gateway, request: ChatReques
     object: "chat.completion",
     created: Math.floor(Date.now() / 1000),
     model: model.id,
-    system_fingerprint: gateway.fingerprint,
+    system_fingerprint: hold.fingerprint,
     choices: result.choices.map((choice) => ({
       index: choice.index,
       message: { role: "assistant", content: choice.text },
@@ -34,7 +35,8 @@ export async function createChatCompletion(gateway: Gateway, request: ChatReques
 
 /** POST /v1/chat/completions with stream: true. */
 export async function streamChatCompletion(gateway: Gateway, request: ChatRequest, signal: AbortSignal, log: RequestLog, send: ChunkSink): Promise<void> {
-  const { model, plan } = prepare(gateway, request);
+  using hold = gateway.acquire(request.model);
+  const { model, plan } = prepare(gateway, hold.model, request);
   log.set({ model: model.id });
   const includeUsage = request.stream_options?.include_usage === true;
   const base: Omit<ChatChunk, "choices"> = {
@@ -42,7 +44,7 @@ export async function streamChatCompletion(gateway: Gateway, request: ChatReques
     object: "chat.completion.chunk",
     created: Math.floor(Date.now() / 1000),
     model: model.id,
-    system_fingerprint: gateway.fingerprint,
+    system_fingerprint: hold.fingerprint,
     ...(includeUsage ? { usage: null } : {}),
   };
   const chunk = (choice: ChatChunkChoice): ChatChunk => ({ ...base, choices: [choice] });
@@ -69,8 +71,7 @@ export async function streamChatCompletion(gateway: Gateway, request: ChatReques
   if (includeUsage) await send({ ...base, choices: [], usage: usage(result) });
 }
 
-function prepare(gateway: Gateway, request: ChatRequest): { model: ServedModel; plan: GenerationPlan } {
-  const model = gateway.model(request.model);
+function prepare(gateway: Gateway, model: ServedModel, request: ChatRequest): { model: ServedModel; plan: GenerationPlan } {
   if (request.top_logprobs != null && request.logprobs !== true) throw invalidRequest("top_logprobs requires logprobs to be true.", "top_logprobs");
   if (request.top_logprobs != null && request.top_logprobs > 5) throw invalidRequest("top_logprobs above 5 is not supported.", "top_logprobs");
   const rendered = renderChat(model, request.messages.map(toTemplateMessage));

@@ -6,6 +6,7 @@ import type { CompletionChoice, CompletionRequest, CompletionResponse } from "..
 import { invalidRequest } from "../protocol/errors.ts";
 import type { Usage } from "../protocol/sampling-fields.ts";
 import type { Gateway } from "./gateway.ts";
+import type { ModelHold } from "./model-hold.ts";
 import { runGeneration, type GenerationPlan, type GenerationResult } from "./generation.ts";
 import { completionLogprobs } from "./logprobs.ts";
 import { buildPlan } from "./plan.ts";
@@ -14,13 +15,14 @@ export type ChunkSink = (payload: unknown) => Promise<void>;
 
 /** POST /v1/completions, non-streaming. */
 export async function createCompletion(gateway: Gateway, request: CompletionRequest, signal: AbortSignal, log: RequestLog): Promise<CompletionResponse> {
-  const { model, plan, promptTexts } = prepare(gateway, request);
+  using hold = gateway.acquire(request.model);
+  const { model, plan, promptTexts } = prepare(gateway, hold.model, request);
   log.set({ model: model.id });
   const result = await runGeneration(gateway, model, plan, signal, log.arrivedAt);
   record(gateway, log, model, result);
   const echo = request.echo === true;
   return {
-    ...envelope(gateway, model),
+    ...envelope(hold),
     choices: result.choices.map((choice): CompletionChoice => ({
       text: (echo ? promptTexts[choice.promptIndex]! : "") + choice.text,
       index: choice.index,
@@ -33,9 +35,10 @@ export async function createCompletion(gateway: Gateway, request: CompletionRequ
 
 /** POST /v1/completions with stream: true; every chunk goes to `send`, then [DONE] is the caller's. */
 export async function streamCompletion(gateway: Gateway, request: CompletionRequest, signal: AbortSignal, log: RequestLog, send: ChunkSink): Promise<void> {
-  const { model, plan, promptTexts } = prepare(gateway, request);
+  using hold = gateway.acquire(request.model);
+  const { model, plan, promptTexts } = prepare(gateway, hold.model, request);
   log.set({ model: model.id });
-  const base = envelope(gateway, model);
+  const base = envelope(hold);
   const includeUsage = request.stream_options?.include_usage === true;
   const chunk = (choices: CompletionChoice[]): unknown => ({ ...base, choices, ...(includeUsage ? { usage: null } : {}) });
   // Where each choice's next text starts, for text_offset.
@@ -57,8 +60,7 @@ export async function streamCompletion(gateway: Gateway, request: CompletionRequ
   if (includeUsage) await send({ ...base, choices: [], usage: usage(result) });
 }
 
-function prepare(gateway: Gateway, request: CompletionRequest): { model: ServedModel; plan: GenerationPlan; promptTexts: string[] } {
-  const model = gateway.model(request.model);
+function prepare(gateway: Gateway, model: ServedModel, request: CompletionRequest): { model: ServedModel; plan: GenerationPlan; promptTexts: string[] } {
   const n = request.n ?? 1;
   const bestOf = request.best_of ?? n;
   if (request.suffix != null && request.suffix !== "") throw invalidRequest("suffix is not supported by this model.", "suffix");
@@ -91,8 +93,8 @@ function promptTokens(model: ServedModel, prompt: CompletionRequest["prompt"]): 
   return prompt as number[][];
 }
 
-function envelope(gateway: Gateway, model: ServedModel): Omit<CompletionResponse, "choices" | "usage"> {
-  return { id: `cmpl-${randomUUID()}`, object: "text_completion", created: Math.floor(Date.now() / 1000), model: model.id, system_fingerprint: gateway.fingerprint };
+function envelope(hold: ModelHold): Omit<CompletionResponse, "choices" | "usage"> {
+  return { id: `cmpl-${randomUUID()}`, object: "text_completion", created: Math.floor(Date.now() / 1000), model: hold.model.id, system_fingerprint: hold.fingerprint };
 }
 
 export function usage(result: GenerationResult): Usage {

@@ -1,18 +1,21 @@
 import type { Logger } from "pino";
+import type { Adapters } from "../adapters/adapters.ts";
+import { versionLabel, type AdapterRecord } from "../adapters/registry.ts";
 import type { Config } from "../config/config.ts";
 import type { Engine } from "../engine/engine.ts";
-import type { ServedModel } from "../engine/served-model.ts";
 import { Activity } from "../lifecycle/activity.ts";
 import type { Metrics } from "../metrics/metrics.ts";
 import { modelNotFound, notReady, shuttingDown } from "../protocol/errors.ts";
 import type { Scheduler } from "../scheduler/scheduler.ts";
 import type { Store } from "../store/store.ts";
+import type { ModelHold } from "./model-hold.ts";
 
 export type Lifecycle = "loading" | "ready" | "draining";
 
 /** The serving state every route works against: models (once loaded), scheduler, store, metrics. */
 export class Gateway {
   private loadedEngine: Engine | undefined;
+  private loadedAdapters: Adapters | undefined;
   private stage: Lifecycle = "loading";
   /** Identifies this build and configuration in responses, as OpenAI's system_fingerprint does. */
   readonly fingerprint = "fp_spectr_gateway";
@@ -35,8 +38,13 @@ export class Gateway {
     return this.loadedEngine;
   }
 
-  attach(engine: Engine): void {
+  get adapters(): Adapters | undefined {
+    return this.loadedAdapters;
+  }
+
+  attach(engine: Engine, adapters: Adapters): void {
     this.loadedEngine = engine;
+    this.loadedAdapters = adapters;
     if (this.stage === "loading") this.stage = "ready";
   }
 
@@ -45,16 +53,33 @@ export class Gateway {
     this.scheduler.startDraining();
   }
 
-  model(id: string): ServedModel {
+  /** The loaded engine, or the 503 that says why there is none to serve with. */
+  servingEngine(): Engine {
     if (this.stage === "draining") throw shuttingDown();
     if (this.loadedEngine === undefined) throw notReady();
-    const model = this.loadedEngine.get(id);
-    if (model === undefined) throw modelNotFound(id);
-    return model;
+    return this.loadedEngine;
+  }
+
+  /** A served model or the current version of an adapter, held until the hold is disposed. */
+  acquire(id: string): ModelHold {
+    const model = this.servingEngine().get(id);
+    if (model !== undefined) return { model, fingerprint: this.fingerprint, [Symbol.dispose]: () => undefined };
+    const adapter = this.loadedAdapters?.current(id);
+    if (adapter === undefined) throw modelNotFound(id);
+    return { model: adapter.served, fingerprint: this.adapterFingerprint(adapter.record), [Symbol.dispose]: adapter.hold() };
+  }
+
+  /** The build's fingerprint and the adapter version: `fp_spectr_gateway:name@v3`. */
+  adapterFingerprint(record: AdapterRecord): string {
+    return `${this.fingerprint}:${versionLabel(record)}`;
   }
 
   activeSequences(): number {
-    return this.loadedEngine?.activeSequences() ?? 0;
+    return (this.loadedEngine?.activeSequences() ?? 0) + (this.loadedAdapters?.activeSequences() ?? 0);
+  }
+
+  activeDraftSequences(): number {
+    return (this.loadedEngine?.activeDraftSequences() ?? 0) + (this.loadedAdapters?.activeDraftSequences() ?? 0);
   }
 
   /** Usage per model, kept in the store so replicas add up (best effort: never fails a request). */

@@ -1,7 +1,7 @@
 import type { Store } from "./store.ts";
 
 interface Entry {
-  value: string;
+  value: string | Uint8Array;
   expiresAt: number;
 }
 
@@ -10,7 +10,20 @@ export class MemoryStore implements Store {
   private readonly entries = new Map<string, Entry>();
 
   async get(key: string): Promise<string | null> {
-    return this.live(key)?.value ?? null;
+    const value = this.live(key)?.value;
+    if (value === undefined) return null;
+    return typeof value === "string" ? value : Buffer.from(value).toString("utf8");
+  }
+
+  async getBytes(key: string): Promise<Uint8Array | null> {
+    const value = this.live(key)?.value;
+    if (value === undefined) return null;
+    return typeof value === "string" ? new TextEncoder().encode(value) : Uint8Array.from(value);
+  }
+
+  /** Keeps a copy, so the caller may reuse its buffer (Redis copies too). */
+  async setBytes(key: string, value: Uint8Array): Promise<void> {
+    this.entries.set(key, { value: Uint8Array.from(value), expiresAt: Infinity });
   }
 
   async set(key: string, value: string, options?: { ttlMs?: number }): Promise<void> {

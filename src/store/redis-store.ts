@@ -18,6 +18,15 @@ export class RedisStore implements Store {
     return this.redis.get(this.namespace + key);
   }
 
+  async getBytes(key: string): Promise<Uint8Array | null> {
+    const value = await this.redis.getBuffer(this.namespace + key);
+    return value === null ? null : new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+  }
+
+  async setBytes(key: string, value: Uint8Array): Promise<void> {
+    await this.redis.set(this.namespace + key, Buffer.from(value.buffer, value.byteOffset, value.byteLength));
+  }
+
   async set(key: string, value: string, options?: { ttlMs?: number }): Promise<void> {
     if (options?.ttlMs === undefined) await this.redis.set(this.namespace + key, value);
     else await this.redis.set(this.namespace + key, value, "PX", options.ttlMs);

@@ -6,6 +6,9 @@ export interface Store {
   get(key: string): Promise<string | null>;
   /** ttlMs: the key disappears after that many milliseconds. */
   set(key: string, value: string, options?: { ttlMs?: number }): Promise<void>;
+  /** Raw bytes (adapter files): null when the key is absent. */
+  getBytes(key: string): Promise<Uint8Array | null>;
+  setBytes(key: string, value: Uint8Array): Promise<void>;
   /** Sets only when the key is absent; true when it did. */
   setIfAbsent(key: string, value: string, options?: { ttlMs?: number }): Promise<boolean>;
   /** True when the key existed. */

@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { MiddlewareHandler } from "hono";
-import { unauthorized } from "../../protocol/errors.ts";
+import { forbidden, unauthorized } from "../../protocol/errors.ts";
 import type { GatewayEnv } from "../env.ts";
 
 export interface AuthOptions {
@@ -15,15 +15,35 @@ export interface AuthOptions {
  * neither the key nor which one matched. No keys configured: everything is open.
  */
 export function auth(options: AuthOptions): MiddlewareHandler<GatewayEnv> {
-  const digests = options.keys.map(digest);
+  const matches = keyMatcher(options.keys);
   return async (c, next) => {
-    if (digests.length === 0 || options.publicPaths.has(c.req.path)) return next();
-    const header = c.req.header("authorization") ?? "";
+    if (options.keys.length === 0 || options.publicPaths.has(c.req.path)) return next();
+    if (!matches(c.req.header("authorization"))) throw unauthorized();
+    return next();
+  };
+}
+
+/**
+ * For admin routes, after `auth`: when any key is configured, only ADMIN_API_KEYS pass (403 for
+ * other valid keys). With no keys at all the gateway is open, admin routes included, as `auth` is.
+ */
+export function adminOnly(options: { apiKeys: readonly string[]; adminKeys: readonly string[] }): MiddlewareHandler<GatewayEnv> {
+  const matches = keyMatcher(options.adminKeys);
+  const open = options.apiKeys.length + options.adminKeys.length === 0;
+  return async (c, next) => {
+    if (!open && !matches(c.req.header("authorization"))) throw forbidden();
+    return next();
+  };
+}
+
+/** Whether an Authorization header carries one of `keys`. */
+function keyMatcher(keys: readonly string[]): (header: string | undefined) => boolean {
+  const digests = keys.map(digest);
+  return (header = "") => {
     const presented = digest(header.startsWith("Bearer ") ? header.slice("Bearer ".length).trim() : "");
     let matched = false;
     for (const known of digests) matched = timingSafeEqual(known, presented) || matched;
-    if (!matched) throw unauthorized();
-    return next();
+    return matched;
   };
 }
 

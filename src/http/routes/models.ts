@@ -1,20 +1,37 @@
 import { Hono } from "hono";
+import type { AdapterVersion } from "../../adapters/adapter-version.ts";
 import type { ServedModel } from "../../engine/served-model.ts";
+import { modelNotFound } from "../../protocol/errors.ts";
 import type { ModelCard, ModelList } from "../../protocol/models.ts";
 import type { Gateway } from "../../service/gateway.ts";
 import type { GatewayEnv } from "../env.ts";
 
+/** Served models, then loaded adapters (each its own model id, `parent` its base, as vLLM lists them). */
 export function modelRoutes(gateway: Gateway): Hono<GatewayEnv> {
   const app = new Hono<GatewayEnv>();
+  const cards = (): ModelCard[] => [
+    ...[...(gateway.engine?.models.values() ?? [])].map(modelCard),
+    ...(gateway.adapters?.versions() ?? []).map(adapterCard),
+  ];
   app.get("/v1/models", (c) => {
-    const models = [...(gateway.engine?.models.values() ?? [])];
-    const list: ModelList = { object: "list", data: models.map(card) };
+    const list: ModelList = { object: "list", data: cards() };
     return c.json(list);
   });
-  app.get("/v1/models/:id{.+}", (c) => c.json(card(gateway.model(c.req.param("id")))));
+  app.get("/v1/models/:id{.+}", (c) => {
+    const id = c.req.param("id");
+    gateway.servingEngine(); // 503 while loading or draining, as for generation
+    const card = cards().find((candidate) => candidate.id === id);
+    if (card === undefined) throw modelNotFound(id);
+    return c.json(card);
+  });
   return app;
 }
 
-function card(model: ServedModel): ModelCard {
+function modelCard(model: ServedModel): ModelCard {
   return { id: model.id, object: "model", created: model.created, owned_by: "spectr-gateway" };
+}
+
+function adapterCard(adapter: AdapterVersion): ModelCard {
+  const { name, base, created, version } = adapter.record;
+  return { id: name, object: "model", created, owned_by: "spectr-gateway", parent: base, root: name, version };
 }
