@@ -1,11 +1,14 @@
 /**
  * `npm run bench:spec`: SpecTr decoding against plain decoding on the demo models, through the
- * gateway's generateChoice loop (models/target.gguf verified by models/draft.gguf, threads 1).
- * 20 prompts from the held-out validation text, 48 tokens each (EOS ignored so every run
- * emits as many tokens), temperature 1 and 0, one stream and 4 concurrent streams (sharing
- * the contexts, so their calls batch together). Rows: plain (src/engine/decoding/plain.ts),
- * K = 1 (standard speculative sampling) at L = 2, 4, 8, K = 2, 4, 8 at L = 4 and 8, and auto
- * (SpeculationTuner: measured cost curves, online acceptance). Columns: block efficiency
+ * gateway's generateChoice loop (models/target.gguf verified by models/draft.gguf, threads 1,
+ * one context per core as the gateway sets itself up). 20 prompts from the held-out
+ * validation text, 48 tokens each (EOS ignored so every run emits as many tokens),
+ * temperature 1 and 0, one stream and 4 concurrent streams. Rows: plain
+ * (src/engine/decoding/plain.ts), K = 1 (standard speculative sampling) at L = 2, 4, 8,
+ * K = 2, 4, 8 at L = 4 and 8, auto (what the gateway does for a request without a
+ * `speculation` field: Speculation.choose, the tuner's measured costs and online acceptance),
+ * and, with LLAMA_SERVER set to a llama-server binary, llama.cpp's own server plain and with
+ * the draft (L = 4) on the same prompt tokens, single stream. Columns: block efficiency
  * (emitted tokens per serial target call), median tokens/s per request, ratio to plain,
  * aggregate tokens/s. The last line is one JSON object (temperature 1, one stream; k1 and k4
  * at the same L = 4).
@@ -21,8 +24,12 @@ import { generateChoice } from "../src/engine/generate.ts";
 import { greedy, type SamplingParams } from "../src/engine/sampling/params.ts";
 import { ServedModel } from "../src/engine/served-model.ts";
 import { Speculation } from "../src/engine/speculation.ts";
+import { measureLlamaServer } from "./llama-server-peer.ts";
 
 const PROMPTS = Number(process.argv[2] ?? 20); // a smaller count for a smoke run
+/** A llama-server binary for the peer rows (built by hand, see README); unset: no peer rows. */
+const LLAMA_SERVER = process.env.LLAMA_SERVER;
+const PEER_L = 4;
 const MAX_TOKENS = 48;
 const STREAMS = [1, 4];
 const MAX_K = 8;
@@ -155,6 +162,15 @@ for (const temperature of [1, 0]) {
         `${config.name.padEnd(12)}  ${row.blockEfficiency.toFixed(2).padStart(9)}  ${row.medianTps.toFixed(1).padStart(10)}  ${(row.medianTps / plainTps).toFixed(2).padStart(5)}  ${row.aggregateTps.toFixed(1).padStart(13)}${extra}`,
       );
     }
+    if (LLAMA_SERVER !== undefined && streams === 1) {
+      for (const draft of [null, "models/draft.gguf"]) {
+        const peer = await measureLlamaServer({ binary: LLAMA_SERVER, target: "models/target.gguf", draft, prompts, maxTokens: MAX_TOKENS, temperature, draftMax: PEER_L, threads: 1, contextSize: CONTEXT });
+        const config = draft === null ? "llama-server plain" : `llama-server draft L=${PEER_L}`;
+        rows.push({ temperature, streams, config, blockEfficiency: peer.blockEfficiency, medianTps: peer.tokensPerSecond, aggregateTps: NaN });
+        const acceptance = peer.acceptance === undefined ? "" : `  (acceptance ${peer.acceptance.toFixed(3)})`;
+        console.log(`${config.padEnd(22)}  ${peer.blockEfficiency.toFixed(2).padStart(9)}  ${peer.tokensPerSecond.toFixed(1).padStart(10)}  ${(peer.tokensPerSecond / plainTps).toFixed(2).padStart(5)}${acceptance}`);
+      }
+    }
     const k1 = rows.filter((r) => r.temperature === temperature && r.streams === streams && r.config.startsWith("K=1 "));
     const best = k1.reduce((a, b) => (b.medianTps > a.medianTps ? b : a));
     console.log(`K = 1 best L: ${best.config} (${best.medianTps.toFixed(1)} tok/s)`);
@@ -171,6 +187,7 @@ console.log(
     auto_tps: pick("auto").medianTps,
     block_eff_k1: pick("K=1 L=4").blockEfficiency,
     block_eff_k4: pick("K=4 L=4").blockEfficiency,
+    ...(LLAMA_SERVER === undefined ? {} : { llama_server_plain_tps: pick("llama-server plain").medianTps, llama_server_spec_tps: pick(`llama-server draft L=${PEER_L}`).medianTps }),
   }),
 );
 await speculation.dispose();
