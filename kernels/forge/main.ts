@@ -32,10 +32,10 @@ const VOCAB_SIZE = 2048;
 const SEQUENCE_LENGTH = 128;
 
 const BASE: LlamaConfig = {
-  vocabSize: VOCAB_SIZE, dim: 256, layers: 4, heads: 4, kvHeads: 2, ffnDim: 768,
+  vocabSize: VOCAB_SIZE, dim: 256, layers: 3, heads: 4, kvHeads: 2, ffnDim: 512,
   contextLength: 512, ropeBase: 10000, normEps: 1e-5,
 };
-const GROWTH = { layers: 14, ffnDim: 1024 };
+const GROWTH = { layers: 16, ffnDim: 1024 };
 
 const stageA: Omit<TrainOptions, "seed"> = {
   steps: Number(process.env.FORGE_STEPS_A ?? 1000), batchSize: 8, sequenceLength: SEQUENCE_LENGTH,
@@ -43,7 +43,7 @@ const stageA: Omit<TrainOptions, "seed"> = {
 };
 /** Trained weights continue at stage A's final learning rate; grown layers learn 10x faster. */
 const stageB: Omit<TrainOptions, "seed"> = {
-  steps: Number(process.env.FORGE_STEPS_B ?? 100), batchSize: 8, sequenceLength: SEQUENCE_LENGTH,
+  steps: Number(process.env.FORGE_STEPS_B ?? 200), batchSize: 8, sequenceLength: SEQUENCE_LENGTH,
   learningRate: 1e-4, warmupSteps: 10, minLearningRateRatio: 0.1, clipNorm: 1,
 };
 const GROWN_LAYER_LEARNING_RATE_SCALE = 10;
