@@ -14,7 +14,7 @@
 import { readFileSync, rmSync, statSync } from "node:fs";
 import { availableParallelism, cpus } from "node:os";
 import { join } from "node:path";
-import { adaptersDir, writeRandomAdapter } from "../test/adapter-fixtures.ts";
+import { adaptersDir, baseConfig, writeRandomAdapter } from "../test/adapter-fixtures.ts";
 import { spawnGateway, type GatewayProcess } from "../test/gateway-process.ts";
 import { median } from "./stats.ts";
 
@@ -125,7 +125,7 @@ async function main(): Promise<void> {
     const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
 
     console.log(`machine: ${availableParallelism()} x ${cpus()[0]?.model.trim()}, node ${process.version}`);
-    console.log(`gateway defaults (CONTEXTS auto, SEQUENCES 8, THREADS 1); rank-8 adapters on all 7 projections of 14 layers, ${mib(fileBytes)} MiB each`);
+    console.log(`gateway defaults (CONTEXTS auto, SEQUENCES 8, THREADS 1); rank-8 adapters on all 7 projections of ${baseConfig.layers} layers, ${mib(fileBytes)} MiB each`);
     console.log(`${loads} loads and swaps; ${rounds} rounds x ${roundMs} ms x ${streams} streaming clients, ${maxTokens} tokens each, greedy (medians)\n`);
     console.log("| figure | value |");
     console.log("|---|---:|");

@@ -9,7 +9,8 @@ import { adapterMetadata, adapterTensors, writeLoraAdapter } from "../kernels/lo
 import { configFromGguf } from "../kernels/transformer/gguf-model.ts";
 import { modelPath } from "./gateway-harness.ts";
 
-const baseConfig = configFromGguf(readGgufFile(modelPath("target")));
+/** The target model's shape, which every fixture adapter is made for. */
+export const baseConfig = configFromGguf(readGgufFile(modelPath("target")));
 
 /** A fresh ADAPTERS_DIR for one test file. */
 export function adaptersDir(): string {
