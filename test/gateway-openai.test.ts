@@ -101,9 +101,13 @@ describe("the official openai SDK against the gateway", () => {
     assert.equal(logprobs.top_logprobs![0], null);
     assert.ok(logprobs.token_logprobs!.slice(1).every((value) => value !== null && value <= 0));
     assert.equal(scored.usage!.completion_tokens, 0);
-    // The prompt's last token, scored, has the logprob a greedy completion of the prefix reports for it.
+    // The prompt's last token, scored, has the logprob a greedy completion of the prefix reports for
+    // it, up to rounding: the prompt is scored in one batch, the completion in a single-token step,
+    // and llama.cpp's batched and single-token matrix products round differently (2.8e-6 apart on
+    // the 16-layer demo target).
     const prefix = await gateway.client.completions.create({ model: "target", prompt: tokens.slice(0, -1), max_tokens: 1, logprobs: 0, logit_bias: { [String(tokens.at(-1))]: 100 } });
-    assert.ok(Math.abs(prefix.choices[0]!.logprobs!.token_logprobs![0]! - logprobs.token_logprobs!.at(-1)!) < 1e-6);
+    const gap = Math.abs(prefix.choices[0]!.logprobs!.token_logprobs![0]! - logprobs.token_logprobs!.at(-1)!);
+    assert.ok(gap < 1e-4, `gap ${gap}`);
   });
 
   it("streams echo with prompt logprobs first, then the completion", async () => {
