@@ -50,7 +50,12 @@ export class Scheduler {
     if (this.isDraining) throw shuttingDown();
     if (count > pool.size) throw invalidRequest(`This request needs ${count} parallel sequences; the model serves at most ${pool.size}.`, "n");
     this.watch(pool);
-    const signal = AbortSignal.any([clientSignal, AbortSignal.timeout(this.options.timeoutMs)]);
+    // An explicit timer rather than AbortSignal.timeout: a timeout signal that only
+    // AbortSignal.any refers to can be garbage-collected before it fires (seen here as a
+    // 100 ms deadline that never came), and the request would then never time out.
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(), this.options.timeoutMs);
+    const signal = AbortSignal.any([clientSignal, deadline.signal]);
     const arrived = performance.now();
     const end = this.inFlight.begin();
     try {
@@ -63,6 +68,7 @@ export class Scheduler {
     } catch (error) {
       throw signal.aborted ? abortError(clientSignal, this.options.timeoutMs) : error;
     } finally {
+      clearTimeout(timer);
       end();
     }
   }
