@@ -30,7 +30,7 @@ export interface Usage {
   prompt_tokens: number;
   completion_tokens: number;
   total_tokens: number;
-  /** Extension: speculative decoding figures, summed over the request's choices; absent when none speculated. */
+  /** Extension: speculative decoding figures, summed over the request's choices; absent when speculation was off for the request. */
   spec_decode?: SpecDecodeUsage;
 }
 

@@ -46,7 +46,7 @@ export interface GenerationResult {
   promptTokens: number;
   completionTokens: number;
   timings: { queueMs: number; ttftMs: number | null };
-  /** Summed over the choices; null when every choice decoded plainly. */
+  /** Summed over the choices; null when speculation was off for the request. */
   speculation: SpecDecodeUsage | null;
 }
 

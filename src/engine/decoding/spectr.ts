@@ -149,8 +149,8 @@ export class SpectrDecoding implements DecodingStrategy {
   }
 
   /** @internal the sequences a block uses. */
-  sequences(k: number, l: number): { targets: readonly LlamaContextSequence[]; drafts: readonly LlamaContextSequence[] } {
-    return { targets: this.targets.slice(0, k), drafts: l === 0 ? [] : this.drafts.slice(0, k) };
+  sequences(k: number): { targets: readonly LlamaContextSequence[]; drafts: readonly LlamaContextSequence[] } {
+    return { targets: this.targets.slice(0, k), drafts: this.drafts.slice(0, k) };
   }
 
   /** @internal */
@@ -209,12 +209,11 @@ class Block {
   }
 
   async run(): Promise<{ result: SpectrBlockResult; decoded: DecodedToken[]; drafted: number }> {
-    const { targets, drafts } = this.owner.sequences(this.k, this.l);
+    // Blocks always draft (L >= 1): SpectrDecoding takes L = 0 steps through plain decoding.
+    const { targets, drafts } = this.owner.sequences(this.k);
     const [targetCatchUp, draftCatchUp] = await Promise.all([alignSequences(targets, this.context), alignSequences(drafts, this.context)]);
-    if (this.l > 0) {
-      if (this.temperatureZero) await this.draftGreedy(drafts, draftCatchUp);
-      else await this.draftSampled(drafts, draftCatchUp);
-    }
+    if (this.temperatureZero) await this.draftGreedy(drafts, draftCatchUp);
+    else await this.draftSampled(drafts, draftCatchUp);
     const k = this.k; // the greedy draft may use fewer drafts than asked for (fewer distinct tokens)
     const scored = await this.verify(targets.slice(0, k), targetCatchUp);
     const p = this.targetGrid(scored);
