@@ -8,6 +8,7 @@ import type { Metrics } from "../metrics/metrics.ts";
 import { modelNotFound, notReady, shuttingDown } from "../protocol/errors.ts";
 import type { Scheduler } from "../scheduler/scheduler.ts";
 import type { Store } from "../store/store.ts";
+import { systemFingerprint } from "./fingerprint.ts";
 import type { ModelHold } from "./model-hold.ts";
 
 export type Lifecycle = "loading" | "ready" | "draining";
@@ -18,7 +19,7 @@ export class Gateway {
   private loadedAdapters: Adapters | undefined;
   private stage: Lifecycle = "loading";
   /** Identifies this build and configuration in responses, as OpenAI's system_fingerprint does. */
-  readonly fingerprint = "fp_spectr_gateway";
+  readonly fingerprint: string;
   /** HTTP requests not yet fully answered (a stream counts until its last byte). */
   readonly requests = new Activity();
 
@@ -28,7 +29,9 @@ export class Gateway {
     readonly metrics: Metrics,
     readonly scheduler: Scheduler,
     readonly store: Store,
-  ) {}
+  ) {
+    this.fingerprint = systemFingerprint(config);
+  }
 
   get lifecycle(): Lifecycle {
     return this.stage;
@@ -69,7 +72,7 @@ export class Gateway {
     return { model: adapter.served, fingerprint: this.adapterFingerprint(adapter.record), [Symbol.dispose]: adapter.hold() };
   }
 
-  /** The build's fingerprint and the adapter version: `fp_spectr_gateway:name@v3`. */
+  /** The build's fingerprint and the adapter version: `fp_0123456789ab:name@v3`. */
   adapterFingerprint(record: AdapterRecord): string {
     return `${this.fingerprint}:${versionLabel(record)}`;
   }
@@ -82,11 +85,4 @@ export class Gateway {
     return (this.loadedEngine?.activeDraftSequences() ?? 0) + (this.loadedAdapters?.activeDraftSequences() ?? 0);
   }
 
-  /** Usage per model, kept in the store so replicas add up (best effort: never fails a request). */
-  recordUsage(model: string, promptTokens: number, completionTokens: number): void {
-    Promise.all([
-      this.store.increment(`usage:${model}:prompt_tokens`, promptTokens),
-      this.store.increment(`usage:${model}:completion_tokens`, completionTokens),
-    ]).catch((error: unknown) => this.logger.warn({ err: error }, "usage not recorded"));
-  }
 }
