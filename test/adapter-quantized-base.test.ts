@@ -4,7 +4,8 @@
  * random-weight base in Q4_0, Q5_0 and Q5_K, and changes what the base answers. The gateway
  * checks the adapter against node-llama-cpp's already-parsed layout of the base, never its
  * tensor data: the process's resident memory grows on the load by far less than the base file
- * (re-reading the base, as the gateway once did, adds the whole file).
+ * (re-reading the base, as the gateway once did, adds the whole file). That layout is checked
+ * against our own header-only read of the file.
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -14,9 +15,11 @@ import { join } from "node:path";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { after, describe, it } from "node:test";
+import { readGgufLayout } from "../kernels/gguf/reader.ts";
 import { TensorType } from "../kernels/gguf/types.ts";
 import { trainBpe } from "../kernels/tokenizer/bpe-trainer.ts";
 import type { LlamaConfig } from "../kernels/transformer/config.ts";
+import { modelLayout } from "../src/engine/model-layout.ts";
 import { postJson, startTestGateway } from "./gateway-harness.ts";
 import { writeRandomBase } from "./random-base.ts";
 
@@ -38,6 +41,11 @@ describe("LoRA adapters on quantized bases", () => {
       execFileSync(process.execPath, ["--import", "tsx", "kernels/lora/cli.ts", "random", "--base", base, "--rank", "8", "--targets", "attn_q,attn_v", "--magnitude", "0.5", "--out", join(dir, "adapter.gguf")]);
       const gateway = await startTestGateway({ TARGET_MODEL: base, TARGET_MODEL_ID: "base", DRAFT_MODEL: "", ADAPTERS_DIR: dir, CONTEXT_SIZE: "128", SEQUENCES: "2" });
       try {
+        const header = readGgufLayout(base);
+        const layout = modelLayout(gateway.server.gateway.engine!.get("base")!);
+        assert.deepEqual(layout.metadata, header.metadata, "node-llama-cpp's parsed metadata is the file's, key for key");
+        assert.deepEqual(layout.tensors, new Map([...header.tensors].map(([name, { shape, type }]) => [name, { name, shape, type }])));
+
         gc();
         const before = process.memoryUsage().rss;
         const response = await postJson(`${gateway.url}/v1/load_lora_adapter`, { lora_name: "tuned", lora_path: "adapter.gguf" });
