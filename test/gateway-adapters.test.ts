@@ -2,7 +2,7 @@
  * Runtime LoRA adapters through the HTTP API, on a real gateway with the official SDK:
  * - load lists the adapter in /v1/models (parent = base) and serves it as `model`, each
  *   response naming the version in system_fingerprint; responses match openapi.yaml;
- * - bad files (alpha as u32, wrong shapes, not an adapter, garbage) get a 400 naming the
+ * - bad files (alpha as u32, wrong shapes, not an adapter, garbage, an IQ2_XXS tensor) get a 400 naming the
  *   problem, register nothing, and the process lives on;
  * - admin keys: 401 without a key, 403 with a plain key, 200 with an admin key;
  * - isolation: base, adapter A and adapter B on the same prompt, interleaved and concurrent,

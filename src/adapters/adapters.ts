@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
-import { readGgufFile, type GgufFile } from "../../kernels/gguf/reader.ts";
+import type { GgufLayout } from "../../kernels/gguf/types.ts";
 import type { Config } from "../config/config.ts";
+import { modelLayout } from "../engine/model-layout.ts";
 import type { ServedModel } from "../engine/served-model.ts";
 import { invalidRequest, modelNotFound } from "../protocol/errors.ts";
 import type { Store } from "../store/store.ts";
@@ -37,7 +38,7 @@ export class Adapters {
   private queue: Promise<unknown> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
   private syncing = false;
-  private baseFile: GgufFile | undefined;
+  private layout: GgufLayout | undefined;
 
   constructor(
     private readonly options: AdapterOptions,
@@ -74,7 +75,7 @@ export class Adapters {
   async load(request: LoadRequest): Promise<AdapterRecord> {
     if (this.reservedIds.has(request.name)) throw invalidRequest(`lora_name ${request.name} is a served model's id.`, "lora_name");
     const { bytes } = await readAdapterFile(this.options.adaptersDir, request.loraPath, this.options.adapterMaxBytes);
-    const shape = checkAdapter(bytes, request.loraPath, this.baseGguf());
+    const shape = checkAdapter(bytes, request.loraPath, this.baseLayout());
     const sha256 = sha256Hex(bytes);
     return this.exclusive(async () => {
       const record: AdapterRecord = {
@@ -185,7 +186,7 @@ export class Adapters {
     const bytes = await this.registry.getBlob(record.sha256);
     if (bytes === undefined) throw new Error(`the bytes of ${record.name} v${record.version} are not in the store`);
     if (bytes.byteLength > this.options.adapterMaxBytes) throw new Error(`${record.name} v${record.version} has ${bytes.byteLength} bytes, above ADAPTER_MAX_BYTES`);
-    checkAdapter(bytes, `${record.name} v${record.version}`, this.baseGguf());
+    checkAdapter(bytes, `${record.name} v${record.version}`, this.baseLayout());
     return this.build(record, bytes);
   }
 
@@ -219,9 +220,10 @@ export class Adapters {
     void released.finally(() => this.retiring.delete(released));
   }
 
-  private baseGguf(): GgufFile {
-    this.baseFile ??= readGgufFile(this.base.path);
-    return this.baseFile;
+  /** Shapes and metadata as node-llama-cpp parsed them at load: the base's tensor data is never read again. */
+  private baseLayout(): GgufLayout {
+    this.layout ??= modelLayout(this.base);
+    return this.layout;
   }
 
   private exclusive<T>(work: () => Promise<T>): Promise<T> {
