@@ -178,4 +178,16 @@ describe("plain decoding draws with the documented law (chi-square, alpha 0.001)
     assert.deepEqual(await draws(5), await draws(5));
     assert.notDeepEqual(await draws(5), await draws(6));
   });
+
+  it("the same seed twice in a row on one sequence draws the same token (the native draw's stream restarts)", async () => {
+    const { model, sequences } = models.demo;
+    const tokens = model.tokenize(TEXT);
+    const drawn = new Set<number>();
+    for (let i = 0; i < 8; i++) {
+      await sequences[0]!.clearHistory();
+      const [decoded] = await plainDecoding.next(tokens, { target: sequences[0]!, sampling: { ...greedy, temperature: 2 }, random: createRandom(7), logprobs: null, history: [] });
+      drawn.add(decoded!.token);
+    }
+    assert.equal(drawn.size, 1, `tokens drawn: ${[...drawn]}`);
+  });
 });

@@ -23,7 +23,7 @@
  *   their probabilities: p and q are explicit.
  * - otherwise, head and tail: q is read on its `headSize` most likely tokens H, the rest of
  *   the vocabulary lumped into one outcome TAIL (mass 1 - q(H), from the total weight); p is
- *   read on the same H, its tail likewise. K-SEQ on these lumped laws emits a token of H, or
+ *   read on the same H (native/reads.ts logitsOf), its tail likewise. K-SEQ on these lumped laws emits a token of H, or
  *   TAIL, exactly with probability p(TAIL); TAIL ends the block and the token is then drawn
  *   natively from p with H banned, i.e. from p conditioned on the tail. The composition is p.
  *   H depends on q alone (never on the drafts), so drafts mapped into the lumped space are
@@ -38,7 +38,7 @@ import { uniformChance, type Chance, type SparseDistribution } from "../../../ke
 import { selectBlock, type SpectrBlockResult } from "../../../kernels/spectr/index.ts";
 import { truncates, type ChainConfig } from "../native/chain.ts";
 import { evaluateWithOutputs, type OutputReader, type OutputTask, type TokenList } from "../native/outputs.ts";
-import { checkDrawn, drawToken, rawLogprobs } from "../native/reads.ts";
+import { checkDrawn, drawToken, logitsOf, rawLogprobs } from "../native/reads.ts";
 import { copySequenceState } from "../native/sequence-state.ts";
 import { argmaxChain, chainFor, headChain, nextSeed } from "../sampling/chain-for.ts";
 import { plainToken } from "./plain.ts";
@@ -87,14 +87,14 @@ export interface SpectrDecodingOptions extends SpectrSequences {
   policy: SpeculationPolicy;
   /** The target's vocabulary size: the id of the lumped tail outcome. */
   vocabularySize: number;
-  /** Tokens read explicitly per head-and-tail distribution (default 32). */
+  /** Tokens read explicitly per head-and-tail distribution (default 256). */
   headSize?: number;
 }
 
 /** How a block reads p and q (see the module comment). */
 type Mode = "greedy" | "explicit" | "lumped";
 
-const defaultHeadSize = 32;
+const defaultHeadSize = 256;
 
 /**
  * A stateful strategy for one choice: create one per choice, pass it to generateChoice. It
@@ -358,10 +358,10 @@ class Block {
       const read = await reader.read({ chain, candidates: true });
       return { token: checkDrawn(read.token), p: sparseOf(read.candidates!) };
     }
-    const onHead = await reader.read({ chain, logitsOf: Array.from(head!), totalWeight: true });
+    const whole = await reader.read({ chain, totalWeight: true });
     const argmax = await reader.read({ chain: argmaxChain(chain), includeSelected: true });
     const max = argmax.logits!.values[argmax.logits!.tokens.indexOf(checkDrawn(argmax.token))]! / chain.temperature;
-    return { token: checkDrawn(onHead.token), p: lumped(onHead.logits!, max, onHead.totalWeight!, this.owner.tail) };
+    return { token: checkDrawn(whole.token), p: lumped(await logitsOf(reader, chain, Array.from(head!)), max, whole.totalWeight!, this.owner.tail) };
   }
 
   private decode(tokens: readonly number[], verified: Verified[][], leads: number[][]): DecodedToken[] {

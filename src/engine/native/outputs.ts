@@ -13,8 +13,8 @@
  *
  * The decode itself is node-llama-cpp's own batching (`_decodeTokens`): concurrent
  * evaluations of sequences of one context share a llama.cpp batch. Reads of one call run one
- * after another on one native sampler; 3.22.1 serializes the output-row reordering that made
- * concurrent reads of one batch race in 3.21.1 (see bench/batch-race.ts).
+ * after another on the sequence's native sampler; 3.22.1 serializes the output-row reordering
+ * that made concurrent reads of one batch race in 3.21.1 (see bench/batch-race.ts).
  */
 import type { LlamaContextSequence, LlamaModel } from "node-llama-cpp";
 import { addonSamplerConfig, type ChainConfig } from "./chain.ts";
@@ -62,7 +62,6 @@ export type OutputTask<T> = (reader: OutputReader) => Promise<T>;
 
 interface AddonSampler {
   applyConfig(config: Record<string, unknown>): void;
-  dispose(): void;
 }
 
 type SampleResult = [token: number, probabilities?: number[], confidence?: number, logits?: number[], totalWeight?: number];
@@ -102,8 +101,7 @@ export async function evaluateWithOutputs<T>(sequence: LlamaContextSequence, tok
     if (index < 0 || index >= tokens.length) throw new RangeError(`output ${index} is outside the ${tokens.length} tokens evaluated`);
     wanted[index] = true;
   }
-  const { _bindings } = internals.model._llama;
-  const sampler = outputs.size > 0 ? new _bindings.AddonSampler(internals.model._model) : undefined;
+  const sampler = outputs.size > 0 ? samplerOf(sequence, internals) : undefined;
   let tail: Promise<unknown> = Promise.resolve();
   try {
     const results = await internals._decodeTokens(
@@ -125,17 +123,51 @@ export async function evaluateWithOutputs<T>(sequence: LlamaContextSequence, tok
     return results as (T | undefined)[];
   } finally {
     await tail;
-    sampler?.dispose();
   }
 }
 
-async function readOutput(internals: SequenceInternals, sampler: AddonSampler, batchLogitIndex: number, query: OutputQuery): Promise<OutputAnswer> {
-  sampler.applyConfig(addonSamplerConfig(query.chain));
+/**
+ * One native sampler per sequence, kept for the sequence's life. A sampler holds a candidates
+ * buffer the size of the vocabulary (3 MB at 256k tokens) that V8 does not see, so one per
+ * call would pile up between collections.
+ */
+const samplers = new WeakMap<LlamaContextSequence, SequenceSampler>();
+
+interface SequenceSampler {
+  readonly addon: AddonSampler;
+  /** The seed its draw step was last given (it restarts its random stream only on a new seed). */
+  lastSeed: number | undefined;
+}
+
+function samplerOf(sequence: LlamaContextSequence, internals: SequenceInternals): SequenceSampler {
+  let sampler = samplers.get(sequence);
+  if (sampler === undefined) {
+    sampler = { addon: new internals.model._llama._bindings.AddonSampler(internals.model._model), lastSeed: undefined };
+    samplers.set(sequence, sampler);
+  }
+  return sampler;
+}
+
+/**
+ * Applies a chain. llama.cpp's draw step restarts its random stream only when its seed changes,
+ * so a draw seeded as the previous one would continue that stream instead: the sampler is first
+ * given another seed, so the same seed always gives the same draw.
+ */
+function applyChain(sampler: SequenceSampler, chain: ChainConfig): void {
+  const config = addonSamplerConfig(chain);
+  const seed = config.seed as number | undefined;
+  if (seed !== undefined && seed === sampler.lastSeed) sampler.addon.applyConfig({ ...config, seed: (seed ^ 1) >>> 0 });
+  sampler.addon.applyConfig(config);
+  if (seed !== undefined) sampler.lastSeed = seed;
+}
+
+async function readOutput(internals: SequenceInternals, sampler: SequenceSampler, batchLogitIndex: number, query: OutputQuery): Promise<OutputAnswer> {
+  applyChain(sampler, query.chain);
   const wantsLogits = query.logitsOf !== undefined || query.includeSelected === true || (query.top ?? 0) > 0;
   const logitsFilter = wantsLogits ? [query.logitsOf ?? [], false, false, query.includeSelected ?? false, query.top ?? 0] : false;
   const [token, candidates, confidence, logits, totalWeight] = await internals._context._ctx.sampleToken(
     batchLogitIndex,
-    sampler,
+    sampler.addon,
     query.candidates === true,
     query.confidence === true,
     logitsFilter,

@@ -4,7 +4,7 @@
  */
 import { invalidRequest } from "../../protocol/errors.ts";
 import type { ChainConfig } from "./chain.ts";
-import type { OutputReader } from "./outputs.ts";
+import type { OutputReader, TokenList } from "./outputs.ts";
 
 /** The token the chain draws (argmax at temperature 0). */
 export async function drawToken(reader: OutputReader, chain: ChainConfig): Promise<number> {
@@ -48,4 +48,40 @@ export async function rawLogprobs(reader: OutputReader, tokens: readonly number[
 function safeLog(logit: number | undefined, logZ: number): number {
   if (logit === undefined || logit === -Infinity) return -9999;
   return Math.max(-9999, logit - logZ);
+}
+
+/** Added to marked tokens' logits: large enough to lift them above any other token that has mass. */
+const MARK = 64;
+
+/**
+ * The chain's logits (after bias, penalties and temperature) of `tokens`, in any order; a token
+ * below every other by more than MARK (probability < e^-64 of the top) may be left out. Cost
+ * O(vocabulary log |tokens|): the tokens are lifted by MARK through the logit bias and listed
+ * by a top-k read, then lowered again. Node-llama-cpp's own token filter costs O(vocabulary x
+ * |tokens|). The repetition penalty divides positive logits and multiplies negative ones, so a
+ * lift before it would not come off again: then the filter is used.
+ */
+export async function logitsOf(reader: OutputReader, chain: ChainConfig, tokens: readonly number[]): Promise<TokenList> {
+  if (chain.penalties !== undefined && chain.penalties.repeat !== 1 && chain.penalties.tokens.length > 0) {
+    const read = await reader.read({ chain, logitsOf: tokens });
+    return read.logits!;
+  }
+  const lifted = new Map<number, number>();
+  chain.bias?.tokens.forEach((token, i) => lifted.set(token, chain.bias!.values[i]!));
+  for (const token of tokens) lifted.set(token, (lifted.get(token) ?? 0) + MARK);
+  const marked: ChainConfig = {
+    ...chain,
+    topK: tokens.length,
+    topP: 1,
+    minP: 0,
+    bias: { tokens: Uint32Array.from(lifted.keys()), values: Float32Array.from(lifted.values()) },
+  };
+  const listed = (await reader.read({ chain: marked, top: tokens.length })).logits!;
+  const wanted = new Set(tokens);
+  const kept: number[] = [];
+  listed.tokens.forEach((token, i) => {
+    if (wanted.has(token) && listed.values[i]! > -Infinity) kept.push(i);
+  });
+  const drop = MARK / (chain.temperature > 0 ? chain.temperature : 1);
+  return { tokens: Int32Array.from(kept, (i) => listed.tokens[i]!), values: Float64Array.from(kept, (i) => listed.values[i]! - drop) };
 }
