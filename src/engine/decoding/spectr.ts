@@ -132,7 +132,7 @@ export class SpectrDecoding implements DecodingStrategy {
   async next(input: readonly number[], state: DecodingState): Promise<DecodedToken[]> {
     if (this.prompt === undefined) {
       this.prompt = [...state.target.contextTokens, ...input];
-      await this.sharePrompt(state.target);
+      await this.sharePrompt();
     }
     const context = [...this.prompt, ...state.history];
     const temperatureZero = state.sampling.temperature === 0;
@@ -156,7 +156,7 @@ export class SpectrDecoding implements DecodingStrategy {
    * sequences and copied into the others of the same context; the first block then aligns
    * every sequence with nothing to catch up but the last token.
    */
-  private async sharePrompt(first: LlamaContextSequence): Promise<void> {
+  private async sharePrompt(): Promise<void> {
     const prompt = this.prompt!;
     const held = prompt.length - 1;
     const [leadTarget] = await alignSequences([this.targets[0]!], prompt);
@@ -166,7 +166,6 @@ export class SpectrDecoding implements DecodingStrategy {
       leadDraft === undefined ? undefined : evaluateWithOutputs(this.drafts[0]!, leadDraft.slice(0, -1), new Map()),
     ]);
     const lacking = (sequence: LlamaContextSequence): boolean => sharedPrefixLength(sequence.contextTokens, prompt) < held;
-    if (first !== this.targets[0] && lacking(first)) await copySequenceState(first, this.targets[0]!, held);
     for (const sequence of this.targets.slice(1).filter(lacking)) await copySequenceState(sequence, this.targets[0]!, held);
     for (const sequence of this.drafts.slice(1).filter(lacking)) await copySequenceState(sequence, this.drafts[0]!, held);
   }
