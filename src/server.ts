@@ -6,6 +6,7 @@ import { Adapters } from "./adapters/adapters.ts";
 import type { Config } from "./config/config.ts";
 import { Engine } from "./engine/engine.ts";
 import { createApp } from "./http/app.ts";
+import { clientErrorHandler } from "./http/client-errors.ts";
 import { Metrics } from "./metrics/metrics.ts";
 import { Scheduler } from "./scheduler/scheduler.ts";
 import { Gateway } from "./service/gateway.ts";
@@ -36,7 +37,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   });
   gateway = new Gateway(config, logger, metrics, scheduler, store);
   const app = createApp(gateway, readFileSync(openapiPath, "utf8"));
-  const server = await listen(app.fetch, config.host, config.port);
+  const server = await listen(app.fetch, config.host, config.port, config.maxHeaderBytes);
   const address = server.address() as AddressInfo;
   const url = `http://${config.host}:${address.port}`;
   logger.info({ url }, "listening");
@@ -71,9 +72,10 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   };
 }
 
-function listen(fetch: (request: Request) => Response | Promise<Response>, hostname: string, port: number): Promise<ServerType> {
+function listen(fetch: (request: Request) => Response | Promise<Response>, hostname: string, port: number, maxHeaderBytes: number): Promise<ServerType> {
   return new Promise((resolve, reject) => {
-    const server = serve({ fetch, hostname, port }, () => resolve(server));
+    const server = serve({ fetch, hostname, port, serverOptions: { maxHeaderSize: maxHeaderBytes } }, () => resolve(server));
+    server.on("clientError", clientErrorHandler(maxHeaderBytes));
     server.once("error", reject);
   });
 }

@@ -34,6 +34,11 @@ const envSchema = z.object({
   MAX_QUEUE: z.coerce.number().int().min(0).default(64),
   REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1).default(120_000),
   MAX_BODY_BYTES: z.coerce.number().int().min(1).default(1_048_576),
+  /** Request line plus headers (Node's maxHeaderSize); past it 431. */
+  MAX_HEADER_BYTES: z.coerce.number().int().min(1024).default(16_384),
+  MAX_URL_BYTES: z.coerce.number().int().min(64).default(8192),
+  /** Prompts and messages go into the request log only when this is true. */
+  LOG_PROMPTS: boolean.default(false),
   MAX_TOKENS_BUDGET: z.coerce.number().int().min(1).default(8192),
   SHUTDOWN_DEADLINE_MS: z.coerce.number().int().min(0).default(30_000),
   RETRY_AFTER_SECONDS: z.coerce.number().int().min(1).default(1),
@@ -74,6 +79,9 @@ export interface Config {
   maxQueue: number;
   requestTimeoutMs: number;
   maxBodyBytes: number;
+  maxHeaderBytes: number;
+  maxUrlBytes: number;
+  logPrompts: boolean;
   maxTokensBudget: number;
   shutdownDeadlineMs: number;
   retryAfterSeconds: number;
@@ -155,6 +163,9 @@ export function loadConfig(environment: Environment, argv: readonly string[] = [
     maxQueue: env.MAX_QUEUE,
     requestTimeoutMs: env.REQUEST_TIMEOUT_MS,
     maxBodyBytes: env.MAX_BODY_BYTES,
+    maxHeaderBytes: env.MAX_HEADER_BYTES,
+    maxUrlBytes: env.MAX_URL_BYTES,
+    logPrompts: env.LOG_PROMPTS,
     maxTokensBudget: env.MAX_TOKENS_BUDGET,
     shutdownDeadlineMs: env.SHUTDOWN_DEADLINE_MS,
     retryAfterSeconds: env.RETRY_AFTER_SECONDS,

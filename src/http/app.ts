@@ -9,6 +9,7 @@ import type { GatewayEnv } from "./env.ts";
 import { clientClosedStatus, errorResponse, isClientClosed, toApiError } from "./error-response.ts";
 import { auth } from "./middleware/auth.ts";
 import { requestContext } from "./middleware/request-context.ts";
+import { urlLimit } from "./middleware/url-limit.ts";
 import { adapterRoutes } from "./routes/adapters.ts";
 import { docsRoutes } from "./routes/docs.ts";
 import { generationRoute } from "./routes/generation.ts";
@@ -22,6 +23,7 @@ export function createApp(gateway: Gateway, openapiYaml: string): Hono<GatewayEn
   const { config } = gateway;
   const publicPaths = new Set(["/health", "/ready", ...(config.metricsRequireAuth ? [] : ["/metrics"])]);
   app.use(requestContext(gateway.logger, gateway.metrics, gateway.requests));
+  app.use(urlLimit(config.maxUrlBytes));
   app.use(auth({ keys: [...config.apiKeys, ...config.adminApiKeys], publicPaths }));
   app.route("/", healthRoutes(gateway));
   app.route("/", metricsRoutes(gateway.metrics));

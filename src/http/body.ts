@@ -18,7 +18,7 @@ export async function readJsonBody(request: Request, limit: number): Promise<unk
   try {
     return JSON.parse(text);
   } catch (error) {
-    throw invalidRequest(`We could not parse the JSON body of your request. (${(error as Error).message})`, null, "invalid_json");
+    throw invalidRequest(`We could not parse the JSON body of your request. (${withoutQuotedInput((error as Error).message)})`, null, "invalid_json");
   }
 }
 
@@ -44,4 +44,9 @@ async function readLimited(request: Request, limit: number): Promise<Uint8Array>
     offset += chunk.byteLength;
   }
   return bytes;
+}
+
+/** V8 quotes the start of the input in its message ("Unexpected token 'x', "my prompt..." is not valid JSON"); prompts stay out of logs. */
+function withoutQuotedInput(message: string): string {
+  return message.replace(/, (\.\.\.)?".*" ?(\.\.\.)? is not valid JSON$/s, "");
 }

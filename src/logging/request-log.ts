@@ -7,6 +7,8 @@ export interface RequestLogFields {
   queue_ms?: number;
   ttft_ms?: number;
   error?: string;
+  /** The request's prompt or messages, only with LOG_PROMPTS=true. */
+  prompt?: unknown;
 }
 
 /**

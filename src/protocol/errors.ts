@@ -56,6 +56,12 @@ export const routeNotFound = (path: string): ApiError =>
 export const payloadTooLarge = (limit: number): ApiError =>
   new ApiError(413, "invalid_request_error", `Request body exceeds ${limit} bytes.`, null, "payload_too_large");
 
+export const uriTooLong = (limit: number): ApiError =>
+  new ApiError(414, "invalid_request_error", `The request URL exceeds ${limit} bytes.`, null, "uri_too_long");
+
+export const headersTooLarge = (limit: number): ApiError =>
+  new ApiError(431, "invalid_request_error", `The request line and headers exceed ${limit} bytes.`, null, "headers_too_large");
+
 export const queueFull = (retryAfter: number): ApiError =>
   new ApiError(429, "rate_limit_error", "The server is at capacity; retry later.", null, "rate_limit_exceeded", retryAfter);
 

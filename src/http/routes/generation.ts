@@ -26,6 +26,7 @@ export function generationRoute<Schema extends z.ZodType<{ stream?: boolean | nu
     const request = validate(schema, await readJsonBody(c.req.raw, gateway.config.maxBodyBytes));
     const signal = c.req.raw.signal;
     const log = c.get("log");
+    if (gateway.config.logPrompts) log.set({ prompt: "messages" in request ? request.messages : (request as { prompt?: unknown }).prompt });
     if (request.stream !== true) return c.json(await handle(gateway, request, signal, log));
     log.deferred = true;
     try {
