@@ -8,6 +8,15 @@ const csv = z
   .string()
   .transform((value) => value.split(",").map((part) => part.trim()).filter((part) => part.length > 0));
 
+/** `https://host[:port]` exactly as a browser sends it in Origin (no path, no trailing slash). */
+function isOrigin(value: string): boolean {
+  try {
+    return new URL(value).origin === value;
+  } catch {
+    return false;
+  }
+}
+
 const boolean = z.enum(["true", "false", "1", "0"]).transform((value) => value === "true" || value === "1");
 
 const envSchema = z.object({
@@ -24,6 +33,8 @@ const envSchema = z.object({
   API_KEYS: csv.optional(),
   ADMIN_API_KEYS: csv.optional(),
   METRICS_AUTH: boolean.default(false),
+  /** Browser origins (scheme://host[:port]) allowed to call the API cross-site; unset: CORS off. */
+  CORS_ORIGINS: csv.pipe(z.array(z.string().refine(isOrigin, "each entry must be an origin such as https://app.example.com"))).optional(),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   GPU: z.enum(["auto", "false", "cuda", "vulkan", "metal"]).default("auto"),
   THREADS: z.coerce.number().int().min(1).default(1),
@@ -67,6 +78,7 @@ export interface Config {
   apiKeys: string[];
   adminApiKeys: string[];
   metricsRequireAuth: boolean;
+  corsOrigins: string[];
   logLevel: string;
   gpu: "auto" | false | "cuda" | "vulkan" | "metal";
   threads: number;
@@ -153,6 +165,7 @@ export function loadConfig(environment: Environment, argv: readonly string[] = [
     apiKeys: env.API_KEYS ?? [],
     adminApiKeys: env.ADMIN_API_KEYS ?? [],
     metricsRequireAuth: env.METRICS_AUTH,
+    corsOrigins: env.CORS_ORIGINS ?? [],
     logLevel: env.LOG_LEVEL,
     gpu: env.GPU === "false" ? false : env.GPU,
     threads: env.THREADS,

@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import { cors } from "hono/cors";
 import { chatRequestSchema } from "../protocol/chat.ts";
 import { completionRequestSchema } from "../protocol/completions.ts";
 import { routeNotFound } from "../protocol/errors.ts";
@@ -8,6 +9,7 @@ import type { Gateway } from "../service/gateway.ts";
 import type { GatewayEnv } from "./env.ts";
 import { clientClosedStatus, errorResponse, isClientClosed, toApiError } from "./error-response.ts";
 import { auth } from "./middleware/auth.ts";
+import { originGuard } from "./middleware/origin-guard.ts";
 import { requestContext } from "./middleware/request-context.ts";
 import { urlLimit } from "./middleware/url-limit.ts";
 import { adapterRoutes } from "./routes/adapters.ts";
@@ -24,6 +26,8 @@ export function createApp(gateway: Gateway, openapiYaml: string): Hono<GatewayEn
   const publicPaths = new Set(["/health", "/ready", ...(config.metricsRequireAuth ? [] : ["/metrics"])]);
   app.use(requestContext(gateway.logger, gateway.metrics, gateway.requests));
   app.use(urlLimit(config.maxUrlBytes));
+  if (config.corsOrigins.length > 0) app.use(cors({ origin: config.corsOrigins, allowHeaders: ["authorization", "content-type", "x-request-id"], exposeHeaders: ["x-request-id", "retry-after"], maxAge: 600 }));
+  app.use(originGuard(config.corsOrigins));
   app.use(auth({ keys: [...config.apiKeys, ...config.adminApiKeys], publicPaths }));
   app.route("/", healthRoutes(gateway));
   app.route("/", metricsRoutes(gateway.metrics));

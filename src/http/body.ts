@@ -1,10 +1,12 @@
-import { invalidRequest, payloadTooLarge } from "../protocol/errors.ts";
+import { invalidRequest, payloadTooLarge, unsupportedMediaType } from "../protocol/errors.ts";
 
 /**
- * Reads a JSON body with a hard size limit (413 past it, checked on the declared length and on
+ * Reads a JSON body (Content-Type application/json, else 415) with a hard size limit (413 past it, checked on the declared length and on
  * the bytes actually received), rejecting invalid UTF-8 and malformed JSON with a 400.
  */
 export async function readJsonBody(request: Request, limit: number): Promise<unknown> {
+  // Only JSON: a browser sends text/plain and form bodies cross-site without asking (no CORS preflight).
+  if (mediaType(request.headers.get("content-type")) !== "application/json") throw unsupportedMediaType();
   const declared = Number(request.headers.get("content-length") ?? "0");
   if (declared > limit) throw payloadTooLarge(limit);
   const bytes = await readLimited(request, limit);
@@ -49,4 +51,9 @@ async function readLimited(request: Request, limit: number): Promise<Uint8Array>
 /** V8 quotes the start of the input in its message ("Unexpected token 'x', "my prompt..." is not valid JSON"); prompts stay out of logs. */
 function withoutQuotedInput(message: string): string {
   return message.replace(/, (\.\.\.)?".*" ?(\.\.\.)? is not valid JSON$/s, "");
+}
+
+/** `application/json` from `Application/JSON; charset=utf-8`. */
+function mediaType(contentType: string | null): string {
+  return (contentType ?? "").split(";")[0]!.trim().toLowerCase();
 }

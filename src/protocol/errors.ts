@@ -56,6 +56,12 @@ export const routeNotFound = (path: string): ApiError =>
 export const payloadTooLarge = (limit: number): ApiError =>
   new ApiError(413, "invalid_request_error", `Request body exceeds ${limit} bytes.`, null, "payload_too_large");
 
+export const unsupportedMediaType = (): ApiError =>
+  new ApiError(415, "invalid_request_error", "This route takes a JSON body: send it with Content-Type: application/json.", null, "unsupported_media_type");
+
+export const originNotAllowed = (origin: string): ApiError =>
+  new ApiError(403, "permission_error", `Requests from the browser origin ${JSON.stringify(origin.slice(0, 200))} may not change state here; list it in CORS_ORIGINS to allow it.`, null, "origin_not_allowed");
+
 export const uriTooLong = (limit: number): ApiError =>
   new ApiError(414, "invalid_request_error", `The request URL exceeds ${limit} bytes.`, null, "uri_too_long");
 
