@@ -21,6 +21,9 @@ export interface RunningServer {
   shutdown(deadlineMs: number): Promise<{ drained: boolean }>;
 }
 
+/** How long requests cut at shutdown's deadline get to send their error before connections close. */
+const cutGraceMs = 2_000;
+
 const openapiPath = new URL("../openapi.yaml", import.meta.url);
 
 /** Starts listening at once, then loads the models; the gateway reports ready when they are in. */
@@ -57,6 +60,11 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     async shutdown(deadlineMs) {
       served.drain();
       const drained = await served.requests.waitForIdle(deadlineMs);
+      if (!drained) {
+        // Past the deadline: requests end with an error the client can read (a stream's last event, then [DONE]) before the sockets close.
+        served.cutInFlight();
+        await served.requests.waitForIdle(cutGraceMs);
+      }
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         (server as { closeAllConnections?: () => void }).closeAllConnections?.();

@@ -77,6 +77,9 @@ export const requestTimeout = (ms: number): ApiError =>
 export const shuttingDown = (): ApiError =>
   new ApiError(503, "service_unavailable_error", "The server is shutting down.", null, "shutting_down");
 
+export const shutdownDeadline = (ms: number): ApiError =>
+  new ApiError(503, "service_unavailable_error", `The server shut down before this request finished (SHUTDOWN_DEADLINE_MS is ${ms}).`, null, "shutting_down");
+
 export const notReady = (): ApiError =>
   new ApiError(503, "service_unavailable_error", "The models are still loading.", null, "not_ready");
 

@@ -1,7 +1,7 @@
 import type { LlamaContextSequence } from "node-llama-cpp";
 import type { SequencePool } from "../engine/sequence-pool.ts";
 import { Activity } from "../lifecycle/activity.ts";
-import { ClientClosed, invalidRequest, queueFull, requestTimeout, shuttingDown } from "../protocol/errors.ts";
+import { ApiError, ClientClosed, invalidRequest, queueFull, requestTimeout, shuttingDown } from "../protocol/errors.ts";
 
 export interface SchedulerOptions {
   /** Requests allowed to wait for sequences; one more is refused with 429. */
@@ -138,5 +138,7 @@ function mappedAbort(signal: AbortSignal, clientSignal: AbortSignal, timeoutMs: 
 }
 
 function abortError(clientSignal: AbortSignal, timeoutMs: number): Error {
-  return clientSignal.aborted ? new ClientClosed() : requestTimeout(timeoutMs);
+  // The server may abort a request itself (shutdown's deadline) with the error to report.
+  if (clientSignal.aborted) return clientSignal.reason instanceof ApiError ? clientSignal.reason : new ClientClosed();
+  return requestTimeout(timeoutMs);
 }

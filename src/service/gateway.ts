@@ -5,7 +5,7 @@ import type { Config } from "../config/config.ts";
 import type { Engine } from "../engine/engine.ts";
 import { Activity } from "../lifecycle/activity.ts";
 import type { Metrics } from "../metrics/metrics.ts";
-import { modelNotFound, notReady, shuttingDown } from "../protocol/errors.ts";
+import { modelNotFound, notReady, shutdownDeadline, shuttingDown } from "../protocol/errors.ts";
 import type { Scheduler } from "../scheduler/scheduler.ts";
 import type { Store } from "../store/store.ts";
 import type { ModelHold } from "./model-hold.ts";
@@ -21,6 +21,7 @@ export class Gateway {
   readonly fingerprint = "fp_spectr_gateway";
   /** HTTP requests not yet fully answered (a stream counts until its last byte). */
   readonly requests = new Activity();
+  private readonly deadline = new AbortController();
 
   constructor(
     readonly config: Config,
@@ -51,6 +52,16 @@ export class Gateway {
   drain(): void {
     this.stage = "draining";
     this.scheduler.startDraining();
+  }
+
+  /** Aborts, with the error to report, when shutdown's deadline passes; requests listen to it beside their client's signal. */
+  get deadlineSignal(): AbortSignal {
+    return this.deadline.signal;
+  }
+
+  /** Ends what is still running at shutdown's deadline: each request answers (or ends its stream with) `shutting_down`. */
+  cutInFlight(): void {
+    this.deadline.abort(shutdownDeadline(this.config.shutdownDeadlineMs));
   }
 
   /** The loaded engine, or the 503 that says why there is none to serve with. */

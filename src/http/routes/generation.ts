@@ -24,7 +24,8 @@ export function generationRoute<Schema extends z.ZodType<{ stream?: boolean | nu
 ) {
   return async (c: Context<GatewayEnv>): Promise<Response> => {
     const request = validate(schema, await readJsonBody(c.req.raw, gateway.config.maxBodyBytes));
-    const signal = c.req.raw.signal;
+    // The client's disconnect, or the server's own cut at shutdown's deadline (whose reason is the error to report).
+    const signal = AbortSignal.any([c.req.raw.signal, gateway.deadlineSignal]);
     const log = c.get("log");
     if (gateway.config.logPrompts) log.set({ prompt: "messages" in request ? request.messages : (request as { prompt?: unknown }).prompt });
     if (request.stream !== true) return c.json(await handle(gateway, request, signal, log));
@@ -34,9 +35,13 @@ export function generationRoute<Schema extends z.ZodType<{ stream?: boolean | nu
         run: (send) => stream(gateway, request, signal, log, send),
         errorPayload: (error) => toApiError(error).toBody(),
         isClientGone: isClientClosed,
-        done: (outcome) => {
-          if (outcome === "failed") log.set({ error: "failed after streaming started" });
-          log.finish(outcome === "client_closed" ? clientClosedStatus : 200);
+        done: (outcome, error) => {
+          if (outcome === "complete") return log.finish(200);
+          if (outcome === "client_closed") return log.finish(clientClosedStatus);
+          // The status the server chose (504 timeout, 503 shutdown, ...), though the client saw 200 and then the error event.
+          const apiError = toApiError(error);
+          log.set({ error: `after streaming started: ${apiError.message}` });
+          log.finish(apiError.status);
         },
         headers: { "x-request-id": c.get("requestId") },
       });
