@@ -43,6 +43,7 @@ export function createApp(gateway: Gateway, openapiYaml: string): Hono<GatewayEn
     const apiError = toApiError(error);
     if (apiError.status >= 500 && apiError.type === "server_error") gateway.logger.error({ err: error, request_id: requestId }, "unhandled error");
     else c.get("log").set({ error: apiError.message });
+    if (apiError.code === "not_ready" || apiError.code === "shutting_down") c.get("log").level ??= "warn";
     return errorResponse(apiError, requestId);
   });
   return app;
