@@ -7,9 +7,12 @@ import { invalidRequest, payloadTooLarge, unsupportedMediaType } from "../protoc
 export async function readJsonBody(request: Request, limit: number): Promise<unknown> {
   // Only JSON: a browser sends text/plain and form bodies cross-site without asking (no CORS preflight).
   if (mediaType(request.headers.get("content-type")) !== "application/json") throw unsupportedMediaType();
-  const declared = Number(request.headers.get("content-length") ?? "0");
-  if (declared > limit) throw payloadTooLarge(limit);
-  const bytes = await readLimited(request, limit);
+  const length = request.headers.get("content-length");
+  if (Number(length ?? "0") > limit) throw payloadTooLarge(limit);
+  // With a declared length (at most the limit) the HTTP parser delivers exactly that many bytes,
+  // so the body is read in one piece (the server adapter's direct path, ~10x cheaper per byte
+  // than a web stream's chunks); a chunked body is counted as it arrives.
+  const bytes = length !== null ? new Uint8Array(await request.arrayBuffer()) : await readLimited(request, limit);
   let text: string;
   try {
     text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);

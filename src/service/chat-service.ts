@@ -8,7 +8,7 @@ import { record, usage, type ChunkSink } from "./completions-service.ts";
 import type { Gateway } from "./gateway.ts";
 import { runGeneration, type GenerationPlan } from "./generation.ts";
 import { chatLogprobs } from "./logprobs.ts";
-import { buildPlan } from "./plan.ts";
+import { buildPlan, checkPromptTexts } from "./plan.ts";
 
 /** POST /v1/chat/completions, non-streaming. */
 export async function createChatCompletion(gateway: Gateway, request: ChatRequest, signal: AbortSignal, log: RequestLog): Promise<ChatResponse> {
@@ -74,7 +74,10 @@ export async function streamChatCompletion(gateway: Gateway, request: ChatReques
 function prepare(gateway: Gateway, model: ServedModel, request: ChatRequest): { model: ServedModel; plan: GenerationPlan } {
   if (request.top_logprobs != null && request.logprobs !== true) throw invalidRequest("top_logprobs requires logprobs to be true.", "top_logprobs");
   if (request.top_logprobs != null && request.top_logprobs > 5) throw invalidRequest("top_logprobs above 5 is not supported.", "top_logprobs");
-  const rendered = renderChat(model, request.messages.map(toTemplateMessage));
+  const messages = request.messages.map(toTemplateMessage);
+  // The rendered prompt holds every message's content, so their total bounds it from below.
+  checkPromptTexts(model, [messages.map((message) => message.content).join("")], request.n ?? 1, "messages");
+  const rendered = renderChat(model, messages);
   const plan = buildPlan(request, {
     model,
     prompts: [rendered.tokens],

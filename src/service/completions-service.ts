@@ -9,14 +9,14 @@ import type { Gateway } from "./gateway.ts";
 import type { ModelHold } from "./model-hold.ts";
 import { runGeneration, type GenerationPlan, type GenerationResult } from "./generation.ts";
 import { completionLogprobs } from "./logprobs.ts";
-import { buildPlan } from "./plan.ts";
+import { buildPlan, checkPromptTexts, tokenizeEach } from "./plan.ts";
 
 export type ChunkSink = (payload: unknown) => Promise<void>;
 
 /** POST /v1/completions, non-streaming. */
 export async function createCompletion(gateway: Gateway, request: CompletionRequest, signal: AbortSignal, log: RequestLog): Promise<CompletionResponse> {
   using hold = gateway.acquire(request.model);
-  const { model, plan, promptTexts } = prepare(gateway, hold.model, request);
+  const { model, plan, promptTexts } = await prepare(gateway, hold.model, request);
   log.set({ model: model.id });
   const result = await runGeneration(gateway, model, plan, signal, log.arrivedAt);
   record(gateway, log, model, result);
@@ -36,7 +36,7 @@ export async function createCompletion(gateway: Gateway, request: CompletionRequ
 /** POST /v1/completions with stream: true; every chunk goes to `send`, then [DONE] is the caller's. */
 export async function streamCompletion(gateway: Gateway, request: CompletionRequest, signal: AbortSignal, log: RequestLog, send: ChunkSink): Promise<void> {
   using hold = gateway.acquire(request.model);
-  const { model, plan, promptTexts } = prepare(gateway, hold.model, request);
+  const { model, plan, promptTexts } = await prepare(gateway, hold.model, request);
   log.set({ model: model.id });
   const base = envelope(hold);
   const includeUsage = request.stream_options?.include_usage === true;
@@ -60,7 +60,7 @@ export async function streamCompletion(gateway: Gateway, request: CompletionRequ
   if (includeUsage) await send({ ...base, choices: [], usage: usage(result) });
 }
 
-function prepare(gateway: Gateway, model: ServedModel, request: CompletionRequest): { model: ServedModel; plan: GenerationPlan; promptTexts: string[] } {
+async function prepare(gateway: Gateway, model: ServedModel, request: CompletionRequest): Promise<{ model: ServedModel; plan: GenerationPlan; promptTexts: string[] }> {
   const n = request.n ?? 1;
   const bestOf = request.best_of ?? n;
   if (request.suffix != null && request.suffix !== "") throw invalidRequest("suffix is not supported by this model.", "suffix");
@@ -68,7 +68,7 @@ function prepare(gateway: Gateway, model: ServedModel, request: CompletionReques
   // Ranking needs every sample finished, so nothing could be streamed; best_of = n ranks nothing.
   if (request.stream === true && bestOf > n) throw invalidRequest("best_of cannot be used with stream.", "best_of");
   if (request.max_tokens === 0 && request.echo !== true) throw invalidRequest("max_tokens 0 only makes sense with echo (scoring the prompt).", "max_tokens");
-  const prompts = promptTokens(model, request.prompt);
+  const prompts = await promptTokens(model, request.prompt, bestOf);
   const plan = buildPlan(request, {
     model,
     prompts,
@@ -85,10 +85,13 @@ function prepare(gateway: Gateway, model: ServedModel, request: CompletionReques
   return { model, plan, promptTexts: prompts.map((prompt) => model.detokenize(prompt)) };
 }
 
-/** OpenAI's four prompt forms: text, texts, tokens, token lists. */
-function promptTokens(model: ServedModel, prompt: CompletionRequest["prompt"]): number[][] {
-  if (typeof prompt === "string") return [model.tokenize(prompt)];
-  if (prompt.every((item) => typeof item === "string")) return (prompt as string[]).map((text) => model.tokenize(text));
+/** OpenAI's four prompt forms: text, texts, tokens, token lists; texts are bounded before they are tokenized. */
+async function promptTokens(model: ServedModel, prompt: CompletionRequest["prompt"], samplesPerPrompt: number): Promise<number[][]> {
+  if (typeof prompt === "string" || prompt.every((item) => typeof item === "string")) {
+    const texts = typeof prompt === "string" ? [prompt] : (prompt as string[]);
+    checkPromptTexts(model, texts, samplesPerPrompt, "prompt");
+    return tokenizeEach(texts, (text) => model.tokenize(text));
+  }
   if (prompt.every((item) => typeof item === "number")) return [prompt as number[]];
   return prompt as number[][];
 }
