@@ -29,7 +29,7 @@ const openapiPath = new URL("../openapi.yaml", import.meta.url);
 /** Starts listening at once, then loads the models; the gateway reports ready when they are in. */
 export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
   if (config.apiKeys.length + config.adminApiKeys.length === 0) logger.warn("API_KEYS and ADMIN_API_KEYS are unset: every route is open without authentication");
-  const store = await openStore(config.redisUrl);
+  const store = await openStore(config.redisUrl, { timeoutMs: config.storeTimeoutMs, logger });
   const scheduler = new Scheduler({ maxQueue: config.maxQueue, timeoutMs: config.requestTimeoutMs, retryAfterSeconds: config.retryAfterSeconds });
   let gateway: Gateway | undefined;
   const metrics = new Metrics({

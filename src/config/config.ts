@@ -30,6 +30,8 @@ const envSchema = z.object({
   /** A Jinja chat template file used instead of the GGUFs' own. */
   CHAT_TEMPLATE: z.string().optional(),
   REDIS_URL: z.string().optional(),
+  /** Redis connect and command timeout; past it a route that needs the store answers 503 store_unavailable. */
+  STORE_TIMEOUT_MS: z.coerce.number().int().min(10).default(2_000),
   API_KEYS: csv.optional(),
   ADMIN_API_KEYS: csv.optional(),
   METRICS_AUTH: boolean.default(false),
@@ -75,6 +77,7 @@ export interface Config {
   draftModelPath: string;
   chatTemplatePath: string | undefined;
   redisUrl: string | undefined;
+  storeTimeoutMs: number;
   apiKeys: string[];
   adminApiKeys: string[];
   metricsRequireAuth: boolean;
@@ -162,6 +165,7 @@ export function loadConfig(environment: Environment, argv: readonly string[] = [
     draftModelPath: env.DRAFT_MODEL,
     chatTemplatePath: env.CHAT_TEMPLATE,
     redisUrl: env.REDIS_URL,
+    storeTimeoutMs: env.STORE_TIMEOUT_MS,
     apiKeys: env.API_KEYS ?? [],
     adminApiKeys: env.ADMIN_API_KEYS ?? [],
     metricsRequireAuth: env.METRICS_AUTH,

@@ -1,8 +1,10 @@
-import { ApiError, ClientClosed, internalError } from "../protocol/errors.ts";
+import { ApiError, ClientClosed, internalError, storeUnavailable } from "../protocol/errors.ts";
+import { StoreUnavailable } from "../store/store-unavailable.ts";
 
 /** The one place an error becomes an HTTP status and an OpenAI-shaped body. */
 export function toApiError(error: unknown): ApiError {
   if (error instanceof ApiError) return error;
+  if (error instanceof StoreUnavailable) return storeUnavailable(error.retryAfterSeconds);
   return internalError();
 }
 

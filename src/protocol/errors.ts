@@ -83,6 +83,9 @@ export const shutdownDeadline = (ms: number): ApiError =>
 export const notReady = (): ApiError =>
   new ApiError(503, "service_unavailable_error", "The models are still loading.", null, "not_ready");
 
+export const storeUnavailable = (retryAfter: number): ApiError =>
+  new ApiError(503, "service_unavailable_error", "The shared store (Redis) is unreachable; this route needs it. Retry later.", null, "store_unavailable", retryAfter);
+
 export const internalError = (): ApiError =>
   new ApiError(500, "server_error", "The server had an error while processing your request.", null, "internal_error");
 

@@ -8,6 +8,7 @@ import type { Metrics } from "../metrics/metrics.ts";
 import { modelNotFound, notReady, shutdownDeadline, shuttingDown } from "../protocol/errors.ts";
 import type { Scheduler } from "../scheduler/scheduler.ts";
 import type { Store } from "../store/store.ts";
+import { StoreUnavailable } from "../store/store-unavailable.ts";
 import type { ModelHold } from "./model-hold.ts";
 
 export type Lifecycle = "loading" | "ready" | "draining";
@@ -98,6 +99,9 @@ export class Gateway {
     Promise.all([
       this.store.increment(`usage:${model}:prompt_tokens`, promptTokens),
       this.store.increment(`usage:${model}:completion_tokens`, completionTokens),
-    ]).catch((error: unknown) => this.logger.warn({ err: error }, "usage not recorded"));
+    ]).catch((error: unknown) => {
+      // An unreachable store is logged once per outage by the store itself.
+      if (!(error instanceof StoreUnavailable)) this.logger.warn({ err: error }, "usage not recorded");
+    });
   }
 }
