@@ -82,7 +82,7 @@ describe("schema-driven fuzzing (openapi.yaml)", () => {
     it(`${method.toUpperCase()} ${path}: no 5xx, answers match openapi.yaml`, async () => {
       const schema = operation.requestBody?.content["application/json"]?.schema;
       const query = fc.option(fc.dictionary(fc.string({ maxLength: 8 }), fc.string({ maxLength: 16 }), { maxKeys: 3 }), { nil: undefined });
-      const segment = fc.oneof(fc.constant("target"), fc.constant("a"), fc.string({ minLength: 1, maxLength: 40, unit: "grapheme" }));
+      const segment = fc.oneof(fc.constant("target"), fc.constant("a"), fc.constant("docs.js"), fc.constant("swagger-ui.css"), fc.string({ minLength: 1, maxLength: 40, unit: "grapheme" }));
       const body = schema === undefined
         ? fc.constant(undefined)
         : fc.oneof(
@@ -93,7 +93,7 @@ describe("schema-driven fuzzing (openapi.yaml)", () => {
         );
       await fc.assert(
         fc.asyncProperty(body, query, segment, fc.nat(), async (value, params, id, pick) => {
-          const target = path.replace("{model}", encodeURIComponent(id)) + (params === undefined ? "" : `?${new URLSearchParams(params)}`);
+          const target = path.replace("{model}", encodeURIComponent(id)).replace("{name}", encodeURIComponent(id)) + (params === undefined ? "" : `?${new URLSearchParams(params)}`);
           const init: RequestInit = method === "get" ? {} : { method: method.toUpperCase(), headers: { "content-type": "application/json" }, body: JSON.stringify(steer(value, pick)) ?? "null" };
           const response = await fetch(`${gateway.url}${target}`, init);
           await check(path, method, response, `${method.toUpperCase()} ${target} ${String(init.body ?? "").slice(0, 300)}`);
