@@ -1,6 +1,7 @@
 import type { LlamaContextSequence } from "node-llama-cpp";
 import type { SequencePool } from "../engine/sequence-pool.ts";
 import { Activity } from "../lifecycle/activity.ts";
+import { linkSignals } from "../lifecycle/linked-signal.ts";
 import { ApiError, ClientClosed, invalidRequest, queueFull, requestTimeout, shuttingDown } from "../protocol/errors.ts";
 
 export interface SchedulerOptions {
@@ -55,7 +56,9 @@ export class Scheduler {
     // 100 ms deadline that never came), and the request would then never time out.
     const deadline = new AbortController();
     const timer = setTimeout(() => deadline.abort(), this.options.timeoutMs);
-    const signal = AbortSignal.any([clientSignal, deadline.signal]);
+    // linkSignals rather than AbortSignal.any, which leaks on Node 20 (see linked-signal.ts).
+    using linked = linkSignals([clientSignal, deadline.signal]);
+    const signal = linked.signal;
     const arrived = performance.now();
     const end = this.inFlight.begin();
     try {

@@ -8,6 +8,7 @@ import type { SamplingParams } from "../engine/sampling/params.ts";
 import { scorePrompt } from "../engine/score.ts";
 import type { ServedModel } from "../engine/served-model.ts";
 import type { RequestSpeculation, SpeculationRequest } from "../engine/speculation.ts";
+import { linkSignals } from "../lifecycle/linked-signal.ts";
 import type { Metrics } from "../metrics/metrics.ts";
 import type { SpecDecodeUsage } from "../protocol/sampling-fields.ts";
 import type { Scheduler } from "../scheduler/scheduler.ts";
@@ -111,7 +112,8 @@ export async function runGeneration(
     services.metrics.queueTime.observe(labels, lease.queuedSeconds);
     services.metrics.promptTokens.inc(labels, samples.reduce((sum, { prompt }) => sum + prompt.length, 0));
     const failure = new AbortController();
-    const signal = AbortSignal.any([lease.signal, failure.signal]);
+    using linked = linkSignals([lease.signal, failure.signal]);
+    const signal = linked.signal;
     const settled = await Promise.allSettled(samples.map((sample, i) =>
       runSample(services, model, plan, sample, lease.sequences.slice(i * k, (i + 1) * k), speculation, signal, clock, listener).catch((error: unknown) => {
         failure.abort(error);
