@@ -50,16 +50,34 @@ interface CompletionTimings {
 const HEALTH_TIMEOUT_MS = 120_000;
 const STOP_TIMEOUT_MS = 5_000;
 
-/** Starts llama-server, measures every prompt in turn (one warm-up request first), stops the server. */
-export async function measureLlamaServer(options: LlamaServerOptions): Promise<LlamaServerResult> {
+export interface LaunchOptions {
+  binary: string;
+  target: string;
+  /** null: no draft model. */
+  draft: string | null;
+  draftMax: number;
+  threads: number;
+  contextSize: number;
+  /** Slots (concurrent sequences); n > 1 completions need as many. Default 1. */
+  parallel?: number;
+}
+
+export interface RunningLlamaServer {
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** Starts llama-server on a free port and waits until it is healthy. */
+export async function launchLlamaServer(options: LaunchOptions): Promise<RunningLlamaServer> {
   const port = await freePort();
-  const base = `http://127.0.0.1:${port}`;
+  const url = `http://127.0.0.1:${port}`;
+  const parallel = options.parallel ?? 1;
   const args = [
     "--model", options.target,
     "--host", "127.0.0.1",
     "--port", String(port),
-    "--ctx-size", String(options.contextSize),
-    "--parallel", "1",
+    "--ctx-size", String(options.contextSize * parallel),
+    "--parallel", String(parallel),
     "--threads", String(options.threads),
     "--threads-batch", String(options.threads),
     // /metrics counts target decodes, which block efficiency needs.
@@ -83,7 +101,19 @@ export async function measureLlamaServer(options: LlamaServerOptions): Promise<L
   const server = spawn(options.binary, args, { stdio: ["ignore", "ignore", "pipe"] });
   const log = tail(server);
   try {
-    await waitUntilHealthy(server, base, log);
+    await waitUntilHealthy(server, url, log);
+  } catch (error) {
+    await stop(server);
+    throw error;
+  }
+  return { url, stop: () => stop(server) };
+}
+
+/** Starts llama-server, measures every prompt in turn (one warm-up request first), stops the server. */
+export async function measureLlamaServer(options: LlamaServerOptions): Promise<LlamaServerResult> {
+  const server = await launchLlamaServer(options);
+  const base = server.url;
+  try {
     await complete(base, options.prompts[0]!, options, 0);
     const before = await decodeCounters(base);
     const wallTps: number[] = [];
@@ -109,7 +139,7 @@ export async function measureLlamaServer(options: LlamaServerOptions): Promise<L
       ...(options.draft === null ? {} : { acceptance: drafted === 0 ? 0 : accepted / drafted }),
     };
   } finally {
-    await stop(server);
+    await server.stop();
   }
 }
 

@@ -88,7 +88,7 @@ async function runOne(config: Config, prompt: number[], sampling: SamplingParams
   const strategy: DecodingStrategy =
     lease === undefined
       ? plainDecoding
-      : new SpectrDecoding({ targets: lease.targets, drafts: lease.drafts, policy: policy! });
+      : new SpectrDecoding({ targets: lease.targets, drafts: lease.drafts, policy: policy!, vocabularySize: target.vocabularySize });
   const start = performance.now();
   let tokens = 0;
   try {

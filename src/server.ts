@@ -11,6 +11,7 @@ import { Metrics } from "./metrics/metrics.ts";
 import { Scheduler } from "./scheduler/scheduler.ts";
 import { Gateway } from "./service/gateway.ts";
 import { openStore } from "./store/open-store.ts";
+import type { Store } from "./store/store.ts";
 
 export interface RunningServer {
   gateway: Gateway;
@@ -26,10 +27,12 @@ const cutGraceMs = 2_000;
 
 const openapiPath = new URL("../openapi.yaml", import.meta.url);
 
-/** Starts listening at once, then loads the models; the gateway reports ready when they are in. */
-export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
-  if (config.apiKeys.length + config.adminApiKeys.length === 0) logger.warn("API_KEYS and ADMIN_API_KEYS are unset: every route is open without authentication");
-  const store = await openStore(config.redisUrl, { timeoutMs: config.storeTimeoutMs, logger });
+/**
+ * The serving state without models: store, scheduler, metrics, and the gateway that routes
+ * work against them. Cheap; a process that never loads a model (a worker) builds this much.
+ */
+export async function createGateway(config: Config, logger: Logger, store?: Store): Promise<Gateway> {
+  const shared = store ?? (await openStore(config.redisUrl, { timeoutMs: config.storeTimeoutMs, logger }));
   const scheduler = new Scheduler({ maxQueue: config.maxQueue, timeoutMs: config.requestTimeoutMs, retryAfterSeconds: config.retryAfterSeconds });
   let gateway: Gateway | undefined;
   const metrics = new Metrics({
@@ -38,43 +41,59 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     activeSequences: () => gateway?.activeSequences() ?? 0,
     activeDraftSequences: () => gateway?.activeDraftSequences() ?? 0,
   });
-  gateway = new Gateway(config, logger, metrics, scheduler, store);
+  gateway = new Gateway(config, logger, metrics, scheduler, shared);
+  return gateway;
+}
+
+/** Loads the models and the adapters the registry holds, and hands them to the gateway (ready from then on). */
+export async function loadModels(gateway: Gateway): Promise<void> {
+  const { config, logger, store } = gateway;
+  const engine = await Engine.load(config, logger);
+  try {
+    // The first served model is the base adapters apply to; ready only once the registry's adapters are in.
+    const base = engine.get(config.models[0]!.id)!;
+    const adapters = await Adapters.open(config, base, new Set(engine.entries().map((entry) => entry.id)), store, logger);
+    await adapters.sync();
+    adapters.start();
+    gateway.attach(engine, adapters);
+  } catch (error) {
+    await engine.dispose();
+    throw error;
+  }
+}
+
+/** Starts listening at once, then loads the models; the gateway reports ready when they are in. */
+export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
+  if (config.apiKeys.length + config.adminApiKeys.length === 0) logger.warn("API_KEYS and ADMIN_API_KEYS are unset: every route is open without authentication");
+  const gateway = await createGateway(config, logger);
   const app = createApp(gateway, readFileSync(openapiPath, "utf8"));
   const server = await listen(app.fetch, config.host, config.port, config.maxHeaderBytes);
   const address = server.address() as AddressInfo;
   const url = `http://${config.host}:${address.port}`;
   logger.info({ url }, "listening");
-  const served = gateway;
-  const loaded = Engine.load(config, logger).then(async (engine) => {
-    // The first served model is the base adapters apply to; ready only once the registry's adapters are in.
-    const base = engine.get(config.models[0]!.id)!;
-    const adapters = await Adapters.open(config, base, new Set(engine.models.keys()), store, logger, engine.draft);
-    await adapters.sync();
-    adapters.start();
-    served.attach(engine, adapters);
-  });
+  const loaded = loadModels(gateway);
   return {
     gateway,
     url,
     loaded,
     async shutdown(deadlineMs) {
-      served.drain();
-      const drained = await served.requests.waitForIdle(deadlineMs);
+      gateway.drain();
+      const drained = await gateway.requests.waitForIdle(deadlineMs);
       if (!drained) {
         // Past the deadline: requests end with an error the client can read (a stream's last event, then [DONE]) before the sockets close.
-        served.cutInFlight();
-        await served.requests.waitForIdle(cutGraceMs);
+        gateway.cutInFlight();
+        await gateway.requests.waitForIdle(cutGraceMs);
       }
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         (server as { closeAllConnections?: () => void }).closeAllConnections?.();
       });
       // Closing connections aborts what was left; let those generations stop before the models go.
-      await scheduler.waitForIdle(5_000);
+      await gateway.scheduler.waitForIdle(5_000);
       await loaded.catch(() => undefined);
-      await served.adapters?.close(5_000);
-      await served.engine?.dispose();
-      await store.close();
+      await gateway.adapters?.close(5_000);
+      await gateway.engine?.dispose();
+      await gateway.store.close();
       return { drained };
     },
   };

@@ -123,7 +123,6 @@ describe("hot swap under streaming load", () => {
     const left = await settle(async () => readdirSync(cacheDir).filter((file) => file.startsWith("swap.v")).length, 1);
     assert.equal(left, 1, `cache holds ${readdirSync(cacheDir).join(", ")}`);
     // And llama.cpp holds the weights of live versions only (node-llama-cpp would keep every one until the model goes).
-    const base = gateway.server.gateway.engine!.get("target")!.model as unknown as { _loraAdapters: Map<string, unknown> };
-    assert.equal(base._loraAdapters.size, files.length + 1, "three reference names and the current swap version");
+    assert.equal(gateway.server.gateway.engine!.get("target")!.loadedAdapterWeights, files.length + 1, "three reference names and the current swap version");
   });
 });

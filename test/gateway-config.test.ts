@@ -1,13 +1,17 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { mkdtempSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { flagsToEnvironment, loadConfig } from "../src/config/config.ts";
+import { systemFingerprint } from "../src/service/fingerprint.ts";
 
 describe("configuration", () => {
   it("defaults to loopback:8080 and the committed models, with no auth", () => {
     const config = loadConfig({});
     assert.equal(config.host, "127.0.0.1");
     assert.equal(config.port, 8080);
-    assert.deepEqual(config.models, [{ id: "target", path: "models/target.gguf" }]);
+    assert.deepEqual(config.models, [{ id: "target", path: "models/target.gguf", kind: "generative" }]);
     assert.equal(config.draftModelPath, "models/draft.gguf");
     assert.equal(config.redisUrl, undefined);
     assert.deepEqual(config.apiKeys, []);
@@ -20,6 +24,33 @@ describe("configuration", () => {
     assert.deepEqual(config.adminApiKeys, ["c"]);
     assert.deepEqual(config.models.map((model) => model.id), ["target", "small", "big"]);
     assert.equal(config.redisUrl, "redis://x:1");
+  });
+
+  it("gives every model its kind: MODELS generative, EMBEDDING_MODELS embedding; ids unique across kinds", () => {
+    const config = loadConfig({ MODELS: "small=/m/s.gguf", EMBEDDING_MODELS: "e5=/m/e.gguf" });
+    assert.deepEqual(config.models.map((model) => [model.id, model.kind]), [["target", "generative"], ["small", "generative"], ["e5", "embedding"]]);
+    assert.throws(() => loadConfig({ EMBEDDING_MODELS: "target=/m/e.gguf" }), /unique/);
+    assert.throws(() => loadConfig({ EMBEDDING_MODELS: "/m/e.gguf" }), /EMBEDDING_MODELS entry/);
+  });
+
+  it("has a system fingerprint that changes with the model files, the configuration and the version", () => {
+    const directory = mkdtempSync(join(tmpdir(), "fingerprint-"));
+    try {
+      const model = join(directory, "m.gguf");
+      writeFileSync(model, "one");
+      const config = loadConfig({ TARGET_MODEL: model, DRAFT_MODEL: "" });
+      const first = systemFingerprint(config);
+      assert.match(first, /^fp_[0-9a-f]{12}$/);
+      assert.equal(systemFingerprint(config), first, "stable for the same files");
+      writeFileSync(model, "other bytes");
+      utimesSync(model, new Date(), new Date(Date.now() + 5000));
+      const replaced = systemFingerprint(config);
+      assert.notEqual(replaced, first, "a replaced model file");
+      assert.notEqual(systemFingerprint({ ...config, speculation: { ...config.speculation, maxK: 2 } }), replaced, "another speculation setting");
+      assert.notEqual(systemFingerprint({ ...config, models: [...config.models, { id: "e", path: model, kind: "embedding" }] }), replaced, "another model");
+    } finally {
+      rmSync(directory, { recursive: true, force: true });
+    }
   });
 
   it("has adapter defaults: adapters/ under the working directory, 64 MiB, a 200 ms sync", () => {

@@ -66,7 +66,7 @@ async function check(path: string, method: string, response: Response, label: st
     return;
   }
   if (type.startsWith("application/json")) {
-    await conforms(path, method, response);
+    await conforms(path, method, response, response.status);
     return;
   }
   const documented = declared(path, method, response.status);

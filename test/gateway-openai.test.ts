@@ -72,9 +72,16 @@ describe("the official openai SDK against the gateway", () => {
   });
 
   it("picks best_of samples by mean logprob and returns n", async () => {
-    const completion = await gateway.client.completions.create({ model: "target", prompt, max_tokens: 6, n: 1, best_of: 3, temperature: 1, seed: 2 });
+    const request = { model: "target", prompt, max_tokens: 6, temperature: 1.5, seed: 2, ignore_eos: true };
+    const completion = await gateway.client.completions.create({ ...request, n: 1, best_of: 3 });
     assert.equal(completion.choices.length, 1);
-    assert.equal(completion.usage!.completion_tokens > 6, true, "all best_of samples count as completion tokens");
+    assert.equal(completion.usage!.completion_tokens, 18, "all best_of samples count as completion tokens");
+    // The same seed gives the same three samples when all are returned: the pick is the one with the highest mean logprob.
+    const all = await gateway.client.completions.create({ ...request, n: 3, best_of: 3, logprobs: 0 });
+    const mean = (choice: (typeof all.choices)[number]) => choice.logprobs!.token_logprobs!.reduce((sum, value) => sum + value!, 0) / choice.logprobs!.token_logprobs!.length;
+    const ranked = [...all.choices].sort((a, b) => mean(b) - mean(a));
+    assert.ok(mean(ranked[0]!) > mean(ranked[2]!), "the samples differ");
+    assert.equal(completion.choices[0]!.text, ranked[0]!.text);
   });
 
   it("stops at a stop string and leaves it out", async () => {
@@ -223,6 +230,24 @@ describe("the official openai SDK against the gateway", () => {
     const finished = new Set<number>();
     for await (const chunk of stream) for (const choice of chunk.choices) if (choice.finish_reason !== null) finished.add(choice.index);
     assert.deepEqual([...finished].sort(), [0, 1]);
+  });
+
+  it("gives text offsets inside the text and each token's own bytes where a character spans tokens", async () => {
+    const text = "naïve café, a 🦙 — über";
+    const scored = await gateway.client.completions.create({ model: "target", prompt: text, max_tokens: 0, echo: true, logprobs: 0 });
+    const choice = scored.choices[0]!;
+    assert.equal(choice.text, text);
+    const offsets = choice.logprobs!.text_offset!;
+    offsets.forEach((offset, i) => assert.ok(offset >= (offsets[i - 1] ?? 0) && offset <= text.length, `offset ${offset} of token ${i}`));
+    // The llama is several byte tokens here: every one of them starts where the llama does.
+    const llama = text.indexOf("🦙");
+    assert.ok(offsets.filter((offset) => offset === llama).length >= 2, `offsets ${offsets}`);
+    assert.equal(offsets.at(-1)! < text.length, true);
+    // Chat logprobs report those tokens' own bytes: together they are the character's UTF-8.
+    const model = gateway.server.gateway.engine!.get("target")!;
+    const pieces = model.tokenize("🦙").filter((token) => !model.isEndOfGeneration(token) && model.detokenize([token]) !== "");
+    assert.ok(pieces.some((token) => model.detokenize([token]).includes("\uFFFD")), "a piece of the character alone is U+FFFD");
+    assert.deepEqual(Buffer.concat(pieces.map((token) => model.tokenBytes(token))), Buffer.from("🦙"));
   });
 
   it("returns chat logprobs with top_logprobs", async () => {

@@ -22,7 +22,7 @@ after(async () => {
 describe("real responses match openapi.yaml", () => {
   it("is OpenAPI 3.1 and documents every route the gateway serves", async () => {
     assert.equal(document.openapi, "3.1.0");
-    for (const path of ["/v1/completions", "/v1/chat/completions", "/v1/load_lora_adapter", "/v1/unload_lora_adapter", "/v1/models", "/v1/models/{model}", "/health", "/ready", "/metrics", "/openapi.yaml", "/docs"]) {
+    for (const path of ["/v1/completions", "/v1/chat/completions", "/v1/embeddings", "/v1/load_lora_adapter", "/v1/unload_lora_adapter", "/v1/models", "/v1/models/{model}", "/health", "/ready", "/metrics", "/openapi.yaml", "/docs"]) {
       assert.ok(document.paths[path], path);
     }
     const served = await (await fetch(`${gateway.url}/openapi.yaml`)).text();
@@ -58,7 +58,7 @@ describe("real responses match openapi.yaml", () => {
   it("models, health and ready", async () => {
     await conforms("/v1/models", "get", await fetch(`${gateway.url}/v1/models`));
     await conforms("/v1/models/{model}", "get", await fetch(`${gateway.url}/v1/models/target`));
-    await conforms("/v1/models/{model}", "get", await fetch(`${gateway.url}/v1/models/absent`));
+    await conforms("/v1/models/{model}", "get", await fetch(`${gateway.url}/v1/models/absent`), 404);
     await conforms("/health", "get", await fetch(`${gateway.url}/health`));
     await conforms("/ready", "get", await fetch(`${gateway.url}/ready`));
   });
@@ -66,8 +66,8 @@ describe("real responses match openapi.yaml", () => {
   it("errors: 400, 404, 413", async () => {
     const bad = { model: "target", prompt: "Hello", surprise: 1 };
     assert.equal(matchesSchema("CompletionRequest", bad).valid, false, "the document refuses unknown fields too");
-    await conforms("/v1/completions", "post", await postJson(`${gateway.url}/v1/completions`, bad));
-    await conforms("/v1/completions", "post", await postJson(`${gateway.url}/v1/completions`, { model: "absent", prompt: "Hello" }));
-    await conforms("/v1/chat/completions", "post", await postJson(`${gateway.url}/v1/chat/completions`, { model: "target", messages: [{ role: "user", content: "x".repeat(4096) }] }));
+    await conforms("/v1/completions", "post", await postJson(`${gateway.url}/v1/completions`, bad), 400);
+    await conforms("/v1/completions", "post", await postJson(`${gateway.url}/v1/completions`, { model: "absent", prompt: "Hello" }), 404);
+    await conforms("/v1/chat/completions", "post", await postJson(`${gateway.url}/v1/chat/completions`, { model: "target", messages: [{ role: "user", content: "x".repeat(4096) }] }), 413);
   });
 });

@@ -45,7 +45,7 @@ describe("sequences are freed after cancelled and failed requests", () => {
     assert.ok((await generated()) - before < 2 * longRequest.max_tokens);
   });
 
-  it("a request that fails during generation frees its sequences", async () => {
+  it("a request whose logit_bias bans every token is refused and holds nothing", async () => {
     const banAll = Object.fromEntries(Array.from({ length: 2048 }, (_, token) => [String(token), -100]));
     const response = await postJson(`${gateway.url}/v1/completions`, { ...longRequest, n: 2, logit_bias: banAll });
     assert.equal(response.status, 400);

@@ -48,6 +48,29 @@ describe("speculative decoding through the gateway", () => {
     }
   });
 
+  it("l = 0 is plain decoding whatever k says: one sequence, no spec_decode; k above SPEC_MAX_K is refused all the same", async () => {
+    const plain = await complete({ prompt: prompts[0], temperature: 0, speculation: "off" });
+    const body = await complete({ prompt: prompts[0], temperature: 0, speculation: { k: 4, l: 0 } });
+    assert.equal(body.choices[0]!.text, plain.choices[0]!.text);
+    assert.equal(body.usage.spec_decode, undefined);
+    const controller = new AbortController();
+    const response = await fetch(`${gateway.url}/v1/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "target", prompt: prompts[1], max_tokens: 400, ignore_eos: true, stream: true, speculation: { k: 4, l: 0 } }),
+      signal: controller.signal,
+    });
+    const reader = response.body!.getReader();
+    await reader.read();
+    assert.equal(gateway.server.gateway.activeSequences(), 1, "a plain request holds one sequence");
+    controller.abort();
+    await reader.cancel().catch(() => undefined);
+    assert.equal(await settle(async () => gateway.server.gateway.activeSequences(), 0), 0);
+    const refused = await postJson(`${gateway.url}/v1/completions`, { model: "target", prompt: "x", speculation: { k: 8, l: 0 } });
+    assert.equal(refused.status, 400);
+    assert.equal((await conformsAsError(refused)).error.param, "speculation");
+  });
+
   it("Prometheus counts exactly what the responses report", async () => {
     const read = () => Promise.all(["spec_decode_num_drafts", "spec_decode_num_draft_tokens", "spec_decode_num_accepted_tokens", "spec_decode_num_accepted_tokens_per_pos"].map((name) => metric(gateway.url, name)));
     const before = await read();

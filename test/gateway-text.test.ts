@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { IncrementalDetokenizer } from "../src/engine/text/detokenizer.ts";
 import { StopMatcher } from "../src/engine/text/stop-matcher.ts";
+import { TextOffsets } from "../src/engine/text/token-bytes.ts";
 
 /** A byte-level vocabulary: token n is byte n, as in the served models' base alphabet. */
 const bytes = (tokens: readonly number[]) => new TextDecoder().decode(Uint8Array.from(tokens));
@@ -42,5 +43,21 @@ describe("StopMatcher", () => {
 
   it("releases a held partial match at the end", () => {
     assert.deepEqual(run(["END"], ["the EN"]), { out: ["the "], rest: "EN", stopped: false });
+  });
+});
+
+describe("TextOffsets", () => {
+  it("places a token continuing a character where that character starts", () => {
+    const offsets = new TextOffsets();
+    // "a" | first two bytes of "é" split: 0xc3 | 0xa9 | "🦙" in two tokens | "b"
+    const tokens = [[0x61], [0xc3], [0xa9], [0xf0, 0x9f], [0xa6, 0x99], [0x62]].map((b) => Uint8Array.from(b));
+    assert.deepEqual(tokens.map((bytes) => offsets.push(bytes)), [0, 1, 1, 2, 2, 4]);
+    assert.equal("aé🦙b".indexOf("b"), 4);
+  });
+
+  it("starts from the offset it is given and counts a broken sequence as one character", () => {
+    const offsets = new TextOffsets(10);
+    assert.equal(offsets.push(Uint8Array.of(0x80)), 10);
+    assert.equal(offsets.push(Uint8Array.of(0x61)), 11);
   });
 });

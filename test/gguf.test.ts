@@ -5,8 +5,10 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { floatToHalf, halfToFloat, roundToHalf } from "../kernels/gguf/half.ts";
 import { decodeTensor, encodeTensor } from "../kernels/gguf/quant.ts";
-import { GgufFormatError, parseGguf, readGgufFile, tensorValues } from "../kernels/gguf/reader.ts";
-import { gguf, GgufValueType, TensorType, type GgufTensor } from "../kernels/gguf/types.ts";
+import { GgufFormatError, UnsupportedTensorTypeError } from "../kernels/gguf/errors.ts";
+import { parseGguf, readGgufFile, readGgufLayout, tensorValues } from "../kernels/gguf/reader.ts";
+import { gguf, GgufValueType, tensorByteSize, TensorType, type GgufTensor } from "../kernels/gguf/types.ts";
+import { toApiError } from "../src/http/error-response.ts";
 import { encodeGguf, writeGgufFile } from "../kernels/gguf/writer.ts";
 import { createRandom } from "../kernels/random.ts";
 
@@ -59,8 +61,13 @@ describe("tensor encodings", () => {
     assert.deepEqual(decodeTensor(TensorType.F16, encodeTensor(TensorType.F16, values), 1024), Float32Array.from(values, roundToHalf));
     assert.ok(maxAbsDiff(decodeTensor(TensorType.BF16, encodeTensor(TensorType.BF16, values), 1024), values) < 0.5 * 2 ** -7 * 4);
   });
-  // Bounds follow from each format's step size: max |x| / levels per block, plus f16 scale rounding.
-  for (const [type, bound] of [[TensorType.Q8_0, 0.02], [TensorType.Q6_K, 0.05], [TensorType.Q4_K, 0.2]] as const) {
+  // Bounds follow from each format's step size: max |x| / levels per block, plus f16 scale rounding
+  // (symmetric types clip the side opposite the block's largest value by one step; IQ4_XS's widest gap is 24/127).
+  const bounds = [
+    [TensorType.Q8_0, 0.02], [TensorType.Q6_K, 0.05], [TensorType.Q4_K, 0.2], [TensorType.Q5_K, 0.1],
+    [TensorType.Q4_0, 0.25], [TensorType.Q4_1, 0.15], [TensorType.Q5_0, 0.12], [TensorType.Q5_1, 0.08], [TensorType.IQ4_XS, 0.25],
+  ] as const;
+  for (const [type, bound] of bounds) {
     it(`${TensorType[type]} decodes what it encodes within its step size`, () => {
       const decoded = decodeTensor(type, encodeTensor(type, values), values.length);
       const error = maxAbsDiff(decoded, values);
@@ -71,6 +78,38 @@ describe("tensor encodings", () => {
   }
   it("refuses element counts that do not fill whole blocks", () => {
     assert.throws(() => encodeTensor(TensorType.Q4_K, new Float32Array(100)), /multiple of 256/);
+    assert.throws(() => encodeTensor(TensorType.Q5_0, new Float32Array(48)), /multiple of 32/);
+  });
+  it("knows every ggml type's block layout, and refuses to decode the ones it does not support by name", () => {
+    assert.equal(tensorByteSize(16, 512), 2 * 66, "IQ2_XXS: 66 bytes per 256");
+    assert.equal(tensorByteSize(TensorType.IQ4_XS, 256), 136);
+    assert.throws(() => decodeTensor(16, new Uint8Array(66), 256), (error: unknown) => error instanceof UnsupportedTensorTypeError && /IQ2_XXS/.test(error.message));
+    assert.throws(() => tensorByteSize(77, 1), /unknown tensor type 77/);
+  });
+});
+
+describe("tensor types we cannot decode", () => {
+  const bytes = encodeGguf({ "general.architecture": gguf.string("llama") }, [
+    { name: "ok", shape: [32], type: TensorType.Q4_0, data: encodeTensor(TensorType.Q4_0, gaussian(32)) },
+    { name: "iq2", shape: [256, 2], type: 16, data: new Uint8Array(2 * 66) },
+  ]);
+  it("are read as layout, and refused with a typed error naming file, tensor and type when decoded", () => {
+    const file = parseGguf(bytes, "iq2.gguf");
+    assert.deepEqual(file.tensors.get("iq2")!.shape, [256, 2]);
+    assert.equal(tensorValues(file, "ok").length, 32);
+    assert.throws(() => tensorValues(file, "iq2"), (error: unknown) => {
+      assert.ok(error instanceof UnsupportedTensorTypeError);
+      assert.equal(error.typeName, "IQ2_XXS");
+      assert.equal(error.tensor, "iq2");
+      assert.match(error.message, /^iq2\.gguf \(tensor iq2\): tensor type IQ2_XXS is not supported \(supported: F32, F16, Q4_0/);
+      return true;
+    });
+  });
+  it("become a 400 naming the type where they reach the API", () => {
+    const error = toApiError(new UnsupportedTensorTypeError("/models/secret/path.gguf", 16, "token_embd.weight"));
+    assert.equal(error.status, 400);
+    assert.equal(error.code, "unsupported_tensor_type");
+    assert.equal(error.message, "GGUF tensor token_embd.weight has type IQ2_XXS, which this server cannot decode.");
   });
 });
 
@@ -90,6 +129,27 @@ describe("GGUF round trip", () => {
     assert.deepEqual(tensorValues(file, "b"), Float32Array.from(values.b, roundToHalf));
     assert.ok(maxAbsDiff(tensorValues(file, "c"), values.c) < 0.01);
     for (const info of file.tensors.values()) assert.equal(info.offset % 32, 0, "data is 32-byte aligned");
+  });
+  it("reads the header alone, in growing pieces, however large the data behind it", () => {
+    const dir = mkdtempSync(join(tmpdir(), "gguf-"));
+    const path = join(dir, "header.gguf");
+    // A header past the first 1 MiB piece (a long string array), then 4 MiB of data.
+    const words = Array.from({ length: 60_000 }, (_, i) => `token-${i}-with-some-length`);
+    const big = new Float32Array(1 << 20).fill(0.5);
+    writeGgufFile(path, { "general.architecture": gguf.string("llama"), "tokenizer.ggml.tokens": gguf.strings(words) }, [
+      { name: "big", shape: [1 << 10, 1 << 10], type: TensorType.F32, data: encodeTensor(TensorType.F32, big) },
+    ]);
+    const full = readGgufFile(path);
+    const layout = readGgufLayout(path);
+    assert.ok(!("bytes" in layout));
+    assert.deepEqual(layout.metadata, full.metadata);
+    assert.deepEqual(layout.tensors, full.tensors);
+    assert.equal((layout.metadata.get("tokenizer.ggml.tokens") as string[])[59_999], "token-59999-with-some-length");
+    // Cut inside the header and inside the data: both still refused as the whole-file reader refuses them.
+    writeFileSync(path, full.bytes.subarray(0, 1_500_000));
+    assert.throws(() => readGgufLayout(path), (error: unknown) => error instanceof GgufFormatError && /truncated/.test(error.message));
+    writeFileSync(path, full.bytes.subarray(0, full.bytes.byteLength - 100));
+    assert.throws(() => readGgufLayout(path), (error: unknown) => error instanceof GgufFormatError && /past the end/.test(error.message));
   });
   it("writes atomically and identically", () => {
     const dir = mkdtempSync(join(tmpdir(), "gguf-"));
@@ -150,7 +210,7 @@ describe("corrupt GGUF files are refused with an error naming the file", () => {
   });
   it("an unknown tensor type", () => {
     const info = tensorInfoStart();
-    refuses(patch(info + 8 + 1 + 4 + 8, (v) => v.setUint32(0, 77, true)), /unknown or unsupported tensor type 77/, "a");
+    refuses(patch(info + 8 + 1 + 4 + 8, (v) => v.setUint32(0, 77, true)), /unknown tensor type 77/, "a");
   });
   it("an absurd shape", () => {
     const info = tensorInfoStart();

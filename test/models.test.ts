@@ -10,6 +10,8 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { getLlama, readGgufFileInfo, type Llama } from "node-llama-cpp";
 import { compareManifests } from "../kernels/forge/compare.ts";
+import { evaluatePair, tokenStream, validationWindows } from "../kernels/forge/evaluate.ts";
+import { tokenByteLengths } from "../kernels/tokenizer/gguf-tokenizer.ts";
 import { readGgufFile } from "../kernels/gguf/reader.ts";
 import { corpusLines, loadCorpus } from "../kernels/corpus.ts";
 import { initBackend } from "../kernels/tfjs/backend.ts";
@@ -49,6 +51,26 @@ describe("committed models", () => {
     assert.ok(manifest.pair.expected_acceptance >= 0.6, `expected acceptance ${manifest.pair.expected_acceptance}`);
     assert.ok(manifest.pair.argmax_agreement > 0 && manifest.pair.argmax_agreement <= 1);
     for (const key of ["seed", "tokens_seen", "wall_time_seconds", "stage_a", "stage_b"]) assert.ok(key in manifest.training, key);
+  });
+
+  // A quarter of the windows (the figures on all 64 equal the manifest's, ~1 min here): a slice's
+  // bits/byte moves with its text by a few hundredths, a wrong model or manifest by more.
+  it("bits per byte and acceptance, recomputed on 16 of the manifest's 64 validation windows, agree with the manifest", async () => {
+    const target = readLlamaModel(join(MODELS, manifest.target.file));
+    const draft = readLlamaModel(join(MODELS, manifest.draft.file));
+    const strings = (key: string) => (target.file.metadata.get(key) as unknown[]).map((value) => value as never);
+    const tokenizer = { tokens: strings("tokenizer.ggml.tokens") as string[], tokenTypes: strings("tokenizer.ggml.token_type") as number[] };
+    const vocabulary = await loadVocabulary(join(MODELS, "target.gguf"));
+    const stream = tokenStream(loadCorpus().validation, vocabulary.tokenize, Number(target.file.metadata.get("tokenizer.ggml.eos_token_id")));
+    await vocabulary.dispose();
+    const length = manifest.training.sequence_length;
+    const windows = validationWindows(stream, manifest.training.validation_windows, length).filter((_, i) => i % 4 === 0);
+    const figures = evaluatePair(target, draft, windows, length, tokenByteLengths(tokenizer as never));
+    const close = (actual: number, expected: number, tolerance: number, name: string) => assert.ok(Math.abs(actual - expected) < tolerance, `${name}: ${actual} on the slice, ${expected} in the manifest`);
+    close(figures.targetBitsPerByte, manifest.target.valid_bits_per_byte, 0.1, "target bits/byte");
+    close(figures.draftBitsPerByte, manifest.draft.valid_bits_per_byte, 0.1, "draft bits/byte");
+    close(figures.expectedAcceptance, manifest.pair.expected_acceptance, 0.05, "expected acceptance");
+    close(figures.argmaxAgreement, manifest.pair.argmax_agreement, 0.08, "argmax agreement");
   });
 
   it("the manifest comparison used to check a forge reproduction flags any changed figure", () => {

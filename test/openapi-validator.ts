@@ -17,8 +17,12 @@ ajv.addSchema(openapi, "openapi");
 
 const pointer = (...parts: string[]) => parts.map((part) => part.replaceAll("~", "~0").replaceAll("/", "~1")).join("/");
 
-/** Checks a real JSON response against what openapi.yaml declares for its path, method and status; returns the body. */
-export async function conforms(path: string, method: string, response: Response): Promise<unknown> {
+/**
+ * Checks that a real JSON response has the status the caller expects and the body openapi.yaml
+ * declares for its path, method and that status; returns the body.
+ */
+export async function conforms(path: string, method: string, response: Response, expectedStatus = 200): Promise<unknown> {
+  assert.equal(response.status, expectedStatus, `${method.toUpperCase()} ${path}: status ${response.status}, expected ${expectedStatus}`);
   const declared = openapi.paths[path]?.[method]?.responses[String(response.status)];
   assert.ok(declared, `${method.toUpperCase()} ${path} ${response.status} is not documented`);
   const base = declared.$ref !== undefined ? declared.$ref.slice(2) : pointer("paths", path, method, "responses", String(response.status));

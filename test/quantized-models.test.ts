@@ -1,5 +1,6 @@
 /**
- * Our dequantizers read K-quant and Q8_0 files the way llama.cpp does: a small model is
+ * Our dequantizers read every type we support (legacy Q4/Q5/Q8 blocks, K-quants, IQ4_XS, the
+ * float types) the way llama.cpp does: a small model is
  * written with a quantized tensor, node-llama-cpp evaluates it, and tfjs evaluates the
  * weights as our reader decodes them. With only the token embedding quantized,
  * llama.cpp dequantizes it exactly (a row lookup) and computes the rest in F32, so the
@@ -58,7 +59,10 @@ async function compare(path: string): Promise<Agreement> {
   return result;
 }
 
-const TYPES = [TensorType.Q8_0, TensorType.Q6_K, TensorType.Q4_K, TensorType.BF16, TensorType.F16];
+const TYPES = [
+  TensorType.Q8_0, TensorType.Q6_K, TensorType.Q5_K, TensorType.Q4_K, TensorType.Q5_1, TensorType.Q5_0, TensorType.Q4_1, TensorType.Q4_0,
+  TensorType.IQ4_XS, TensorType.BF16, TensorType.F16,
+];
 
 describe("quantized GGUF tensors decode as llama.cpp decodes them", () => {
   const dir = mkdtempSync(join(tmpdir(), "quantized-"));

@@ -5,21 +5,23 @@
  * - temperature 0: output equals plain greedy decoding token for token on 20 prompts from the
  *   held-out validation text, K in {1, 4}, L = 4, 24 tokens (native argmax path); also with
  *   penalties and logprobs (the distribution path, penalties counting each draft's own tokens);
- * - temperature 1 (with top-k): the joint law of the first two generated tokens under SpecTr
- *   (K = 4, L = 2) matches the EXACT joint of plain target sampling (computed from the
- *   target's distributions) by a chi-square test; the power calculation is in that test;
+ * - temperature 1 with top-k (explicit distributions) and without (head and tail, with a head of
+ *   3 tokens so that the tail path runs often): the joint law of the first two generated tokens
+ *   under SpecTr (K = 4, L = 2) matches the EXACT joint of plain target sampling (computed from
+ *   the target's raw logits with the reference law) by a chi-square test; the power
+ *   calculation is in the first;
  * - cancellation mid-generation returns every target and draft sequence, cleared.
  * No timings are asserted (shared machine): performance is bench/spectr.ts's job.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { getLlama, LlamaLogLevel, type Llama, type LlamaContextSequence, type LlamaModel, type Token } from "node-llama-cpp";
+import { chainFor } from "../src/engine/sampling/chain-for.ts";
+import { chainDistribution, type Distribution } from "../src/engine/sampling/law.ts";
 import { loadCorpus } from "../kernels/corpus.ts";
 import { chiSquareTest } from "../kernels/kseq/chi-square.ts";
 import { createRandom } from "../kernels/random.ts";
 import { plainDecoding } from "../src/engine/decoding/plain.ts";
-import { fromProbabilityMap, rawDistributionOptions } from "../src/engine/sampling/distribution.ts";
-import { applySampling } from "../src/engine/sampling/transform.ts";
 import { createSpeculationTuner } from "../src/engine/decoding/speculation-tuner.ts";
 import { fixedSpeculation, SpectrDecoding } from "../src/engine/decoding/spectr.ts";
 import { createDraftPool, leaseSpectrSequences } from "../src/engine/decoding/spectr-sequences.ts";
@@ -99,7 +101,7 @@ async function plain(prompt: number[], options: RunOptions = {}): Promise<Decode
 
 async function spectr(prompt: number[], k: number, l: number, options: RunOptions = {}): Promise<{ tokens: DecodedToken[]; strategy: SpectrDecoding }> {
   await using lease = leaseSpectrSequences(target.pool, draftPool, k);
-  const strategy = new SpectrDecoding({ targets: lease.targets, drafts: lease.drafts, policy: fixedSpeculation(k, l), survivorTolerance: 1e-3 });
+  const strategy = new SpectrDecoding({ targets: lease.targets, drafts: lease.drafts, policy: fixedSpeculation(k, l), vocabularySize: target.vocabularySize });
   const tokens = await generate(lease.targets[0]!, strategy, prompt, options);
   return { tokens, strategy };
 }
@@ -128,7 +130,7 @@ describe("SpecTr engine, temperature 0", () => {
     assert.ok(accepted > 0 && accepted <= drafted);
   });
 
-  it("equals plain greedy decoding with penalties and logprobs (distributions copied, penalties see each draft's own tokens)", async () => {
+  it("equals plain greedy decoding with penalties and logprobs (penalties see each draft's own tokens)", async () => {
     const sampling: SamplingParams = { ...greedy, frequencyPenalty: 0.8, presencePenalty: 0.4, repetitionPenalty: 1.1 };
     for (const prompt of validationPrompts(20).slice(0, 4)) {
       const expected = await plain(prompt, { sampling, logprobs: 2 });
@@ -169,79 +171,135 @@ describe("SpecTr engine, temperature 1: law of the first two tokens", () => {
    * vocabulary (samplingDistributionOptions), so a sample is a few batched calls; two lanes on
    * the two contexts sample in parallel.
    */
-  it("matches plain sampling's exact joint (chi-square, alpha 0.01; simulated power >= 0.9 against 2% TV shifts)", async (t) => {
-    const N = 12_000;
-    const LANES = CONTEXTS;
-    const ALPHA = 0.01;
-    const sampling: SamplingParams = { ...greedy, temperature: 1, topK: 3 };
-
-    // Exact joint from the target's distributions: one evaluation on c, one on c + y1 per y1.
-    const [sequence] = target.pool.take(1);
-    const distribution = async (tokens: number[], history: number[]) => {
-      await sequence!.clearHistory();
-      const items = tokens.map((token) => token as Token) as Parameters<LlamaContextSequence["controlledEvaluate"]>[0];
-      items[items.length - 1] = [tokens[tokens.length - 1]! as Token, { generateNext: { probabilities: true, options: rawDistributionOptions } }];
-      const results = await sequence!.controlledEvaluate(items);
-      return applySampling(fromProbabilityMap(results[tokens.length - 1]!.next!.probabilities!), sampling, history);
-    };
-    const exactJoint = async (prompt: number[]) => {
-      const cells = new Map<string, number>();
-      const first = await distribution(prompt, []);
-      for (const [i, y1] of first.tokens.entries()) {
-        const second = await distribution([...prompt, y1], [y1]);
-        second.tokens.forEach((y2, j) => cells.set(`${y1},${y2}`, first.probs[i]! * second.probs[j]!));
-      }
-      return cells;
-    };
-    // Of 8 validation prompts, the one whose joint is flattest (most entropy): a fixed choice
-    // that gives a 2% shift the most chi-square distance.
-    let prompt: number[] = [];
-    let cells = new Map<string, number>();
-    let bestEntropy = -1;
-    for (const candidate of validationPrompts(20).slice(0, 8)) {
-      const joint = await exactJoint(candidate);
-      const entropy = [...joint.values()].reduce((h, q) => h - q * Math.log(q), 0);
-      if (entropy > bestEntropy) [prompt, cells, bestEntropy] = [candidate, joint, entropy];
-    }
-    await target.pool.give([sequence!]);
-    const keys = [...cells.keys()];
-    const expected = keys.map((key) => cells.get(key)!);
-    const index = new Map(keys.map((key, i) => [key, i]));
-
-    // N SpecTr samples of (y1, y2), in lanes of their own sequences and seeded random source;
-    // the sequences are reused, so each sample evaluates only the last prompt token (alignment
-    // keeps the shared prompt) and its own block.
-    const observed = new Float64Array(keys.length + 1); // last: outside the support
-    const figures = { blocks: 0, accepted: 0 };
-    const lane = async (laneIndex: number): Promise<void> => {
-      const random = createRandom(20261126 + laneIndex);
-      await using lease = leaseSpectrSequences(target.pool, draftPool, 5);
-      const [empty, ...targets] = lease.targets;
-      for (let n = laneIndex; n < N; n += LANES) {
-        const strategy = new SpectrDecoding({ targets, drafts: lease.drafts.slice(0, 4), policy: fixedSpeculation(4, 2), survivorTolerance: 1e-3 });
-        const state = { target: empty!, sampling, random, logprobs: null, history: [] as number[] };
-        let input: number[] = prompt;
-        while (state.history.length < 2) {
-          state.history.push(...(await strategy.next(input, state)).map((d) => d.token));
-          input = state.history.slice(-1);
-        }
-        observed[index.get(state.history.slice(0, 2).join(",")) ?? keys.length]! += 1;
-        figures.blocks += strategy.figures.blocks;
-        figures.accepted += strategy.figures.acceptedTokens;
-      }
-    };
-    await Promise.all(Array.from({ length: LANES }, (_, i) => lane(i)));
-    assert.equal(observed[keys.length], 0, "a sample outside the top-k support");
-    const probabilities = [...expected, 0];
-    const { statistic, df, pValue } = chiSquareTest(observed, probabilities);
-    t.diagnostic(`N = ${N}, ${keys.length} cells, chi2 = ${statistic.toFixed(1)}, df = ${df}, p = ${pValue.toPrecision(3)}; blocks per sample ${(figures.blocks / N).toFixed(3)}, accepted tokens per block ${(figures.accepted / figures.blocks).toFixed(3)}`);
-    assert.ok(pValue > ALPHA, `chi2 = ${statistic}, df = ${df}, p-value = ${pValue}`);
-
-    const power = simulatedPower(keys, expected, N, ALPHA, 0.02);
-    t.diagnostic(`simulated power at N = ${N} against 2% TV shifts: ${JSON.stringify(power)}`);
+  it("matches plain sampling's exact joint with top-k 3 (chi-square, alpha 0.01; simulated power >= 0.9 against 2% TV shifts)", async (t) => {
+    const { keys, expected } = await checkJointLaw(t, { ...greedy, temperature: 1, topK: 3 }, 12_000, undefined, allPairs);
+    const power = simulatedPower(keys, expected, 12_000, ALPHA, 0.02);
+    t.diagnostic(`simulated power at N = 12000 against 2% TV shifts: ${JSON.stringify(power)}`);
     for (const [shift, value] of Object.entries(power)) if (shift !== "worst case (proportional)") assert.ok(value >= POWER, `power ${value} against "${shift}"`);
   });
+
+  it("matches plain sampling's exact joint without truncation: head and tail with a 3-token head (chi-square, alpha 0.01)", async (t) => {
+    await checkJointLaw(t, { ...greedy, temperature: 1 }, 6_000, 3, binnedPairs(4));
+  });
 });
+
+const ALPHA = 0.01;
+const allPairs = (first: Distribution, second: (y1: number) => Distribution | undefined): Map<string, number> => {
+  const cells = new Map<string, number>();
+  first.tokens.forEach((y1, i) => second(y1)!.tokens.forEach((y2, j) => cells.set(`${y1},${y2}`, first.probs[i]! * second(y1)!.probs[j]!)));
+  return cells;
+};
+
+/** Cells: (y1, y2) for y1 and y2 among the `top` likeliest, (y1, rest) per such y1, and (rest) for any other y1. */
+function binnedPairs(top: number) {
+  return (first: Distribution, second: (y1: number) => Distribution | undefined): Map<string, number> => {
+    const cells = new Map<string, number>();
+    let rest = 1;
+    first.tokens.slice(0, top).forEach((y1, i) => {
+      const next = second(y1)!;
+      let inTop = 0;
+      next.tokens.slice(0, top).forEach((y2, j) => {
+        cells.set(`${y1},${y2}`, first.probs[i]! * next.probs[j]!);
+        inTop += next.probs[j]!;
+      });
+      cells.set(`${y1},*`, first.probs[i]! * (1 - inTop));
+      rest -= first.probs[i]!;
+    });
+    cells.set("*", rest);
+    return cells;
+  };
+}
+
+/** The cell a sample (y1, y2) falls in, for either cell layout. */
+function cellOf(index: Map<string, number>, y1: number, y2: number): number | undefined {
+  return index.get(`${y1},${y2}`) ?? index.get(`${y1},*`) ?? (index.has(`${y1},*`) ? undefined : index.get("*"));
+}
+
+/**
+ * Exact plain joint P(y1, y2) = p~(y1 | c) p~(y2 | c, y1), p~ = the reference law (sampling/law.ts)
+ * on the target's raw logits. N seeded SpecTr samples (K = 4, L = 2: y1 and y2 come from
+ * positions 0 and 1 of one block, through the survivor logic, or y2 from the next block after a
+ * rejection or the tail) are counted per cell; chi-square with cells expected < 5 pooled into
+ * one tail bin, rejecting at alpha = 0.01. The prompt is the flattest joint (most entropy) of 8
+ * fixed validation prompts: a shift of given TV then has the most chi-square distance.
+ *
+ * Power, by simulation on this very P (the same binning and test on 300 multinomial samples
+ * of size N from a shifted Q): "top to rare half" (mass from the most likely pair to the less
+ * likely half of the pairs), "top to second" (between the two most likely pairs), "first
+ * token" (y1's mass from its mode to its second value, conditionals kept: a position-0 bug),
+ * "second token" (within the commonest y1, from its commonest y2 to the others: a position-1
+ * or survivor bug), and the worst case for any test, a shift in proportion to P of one half
+ * of the mass against the other (chi-square distance 4 TV^2).
+ * N = 12,000 gives power >= 0.9 against 2% TV shifts of the four concentrated kinds; the
+ * proportional worst case would need N ~ 30,000 (4 N TV^2 must reach ~45) and is reported.
+ * Two lanes on the two contexts sample in parallel.
+ */
+async function checkJointLaw(
+  t: { diagnostic(message: string): void },
+  sampling: SamplingParams,
+  N: number,
+  headSize: number | undefined,
+  layout: (first: Distribution, second: (y1: number) => Distribution | undefined) => Map<string, number>,
+): Promise<{ keys: string[]; expected: number[] }> {
+  const LANES = CONTEXTS;
+  const [sequence] = target.pool.take(1);
+  const distribution = async (tokens: number[], history: number[]): Promise<Distribution> => {
+    await sequence!.clearHistory();
+    const items = tokens.map((token) => token as Token) as Parameters<LlamaContextSequence["controlledEvaluate"]>[0];
+    items[items.length - 1] = [tokens[tokens.length - 1]! as Token, { generateNext: { logits: true } }];
+    const results = await sequence!.controlledEvaluate(items);
+    const row = new Float64Array(target.vocabularySize);
+    for (const [token, logit] of results[tokens.length - 1]!.next!.logits!) row[token] = logit;
+    return chainDistribution(row, chainFor(sampling, history, 0));
+  };
+  const exactJoint = async (prompt: number[]) => {
+    const first = await distribution(prompt, []);
+    const seconds = new Map<number, Distribution>();
+    for (const y1 of first.tokens.slice(0, 64)) seconds.set(y1, await distribution([...prompt, y1], [y1]));
+    return layout(first, (y1) => seconds.get(y1));
+  };
+  let prompt: number[] = [];
+  let cells = new Map<string, number>();
+  let bestEntropy = -1;
+  for (const candidate of validationPrompts(20).slice(0, 8)) {
+    const joint = await exactJoint(candidate);
+    const entropy = [...joint.values()].reduce((h, q) => h - (q > 0 ? q * Math.log(q) : 0), 0);
+    if (entropy > bestEntropy) [prompt, cells, bestEntropy] = [candidate, joint, entropy];
+  }
+  await target.pool.give([sequence!]);
+  const keys = [...cells.keys()];
+  const expected = keys.map((key) => cells.get(key)!);
+  const index = new Map(keys.map((key, i) => [key, i]));
+
+  // N SpecTr samples of (y1, y2), in lanes of their own sequences and seeded random source;
+  // the sequences are reused, so each sample evaluates only the last prompt token (alignment
+  // keeps the shared prompt) and its own block.
+  const observed = new Float64Array(keys.length + 1); // last: outside the support
+  const figures = { blocks: 0, accepted: 0 };
+  const lane = async (laneIndex: number): Promise<void> => {
+    const random = createRandom(20261126 + laneIndex);
+    await using lease = leaseSpectrSequences(target.pool, draftPool, 5);
+    const [empty, ...targets] = lease.targets;
+    for (let n = laneIndex; n < N; n += LANES) {
+      const strategy = new SpectrDecoding({ targets, drafts: lease.drafts.slice(0, 4), policy: fixedSpeculation(4, 2), vocabularySize: target.vocabularySize, ...(headSize === undefined ? {} : { headSize }) });
+      const state = { target: empty!, sampling, random, logprobs: null, history: [] as number[] };
+      let input: number[] = prompt;
+      while (state.history.length < 2) {
+        state.history.push(...(await strategy.next(input, state)).map((d) => d.token));
+        input = state.history.slice(-1);
+      }
+      observed[cellOf(index, state.history[0]!, state.history[1]!) ?? keys.length]! += 1;
+      figures.blocks += strategy.figures.blocks;
+      figures.accepted += strategy.figures.acceptedTokens;
+    }
+  };
+  await Promise.all(Array.from({ length: LANES }, (_, i) => lane(i)));
+  assert.equal(observed[keys.length], 0, "a sample outside the support");
+  const { statistic, df, pValue } = chiSquareTest(observed, [...expected, 0]);
+  t.diagnostic(`N = ${N}, ${keys.length} cells, chi2 = ${statistic.toFixed(1)}, df = ${df}, p = ${pValue.toPrecision(3)}; blocks per sample ${(figures.blocks / N).toFixed(3)}, accepted tokens per block ${(figures.accepted / figures.blocks).toFixed(3)}`);
+  assert.ok(pValue > ALPHA, `chi2 = ${statistic}, df = ${df}, p-value = ${pValue}`);
+  return { keys, expected };
+}
 
 const POWER = 0.9;
 
@@ -317,7 +375,7 @@ describe("SpecTr engine, (K, L) tuner", () => {
     }
     const expected = ids(await plain(prompt));
     await using lease = leaseSpectrSequences(target.pool, draftPool, 4);
-    const strategy = new SpectrDecoding({ targets: lease.targets, drafts: lease.drafts, policy: tuner });
+    const strategy = new SpectrDecoding({ targets: lease.targets, drafts: lease.drafts, policy: tuner, vocabularySize: target.vocabularySize });
     assert.deepEqual(ids(await generate(lease.targets[0]!, strategy, prompt)), expected);
   });
 });
@@ -329,7 +387,7 @@ describe("SpecTr engine, cancellation", () => {
     const lease = leaseSpectrSequences(target.pool, draftPool, 4);
     assert.equal(target.pool.available, SEQUENCES - 4);
     assert.equal(draftPool.available, SEQUENCES - 4);
-    const strategy = new SpectrDecoding({ targets: lease.targets, drafts: lease.drafts, policy: fixedSpeculation(4, 4) });
+    const strategy = new SpectrDecoding({ targets: lease.targets, drafts: lease.drafts, policy: fixedSpeculation(4, 4), vocabularySize: target.vocabularySize });
     let deltas = 0;
     try {
       await assert.rejects(async () => {

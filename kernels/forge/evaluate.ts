@@ -14,6 +14,13 @@ export interface EvaluatedModel {
   weights: LlamaWeights;
 }
 
+/** Documents tokenized and joined, each followed by the end-of-sequence token. */
+export function tokenStream(documents: readonly { text: string }[], tokenize: (text: string) => number[], eos: number): Int32Array {
+  const tokens: number[] = [];
+  for (const doc of documents) tokens.push(...tokenize(doc.text), eos);
+  return Int32Array.from(tokens);
+}
+
 /** `count` windows of length + 1 tokens, evenly spaced over the stream (deterministic). */
 export function validationWindows(stream: Int32Array, count: number, length: number): Int32Array[] {
   const stride = Math.floor((stream.length - length - 1) / count);

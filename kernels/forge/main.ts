@@ -13,7 +13,7 @@
 import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync, renameSync } from "node:fs";
 import { join } from "node:path";
-import { loadCorpus, type Document } from "../corpus.ts";
+import { loadCorpus } from "../corpus.ts";
 import { gguf, GGUF_VERSION, TensorType } from "../gguf/types.ts";
 import { writeGgufFile } from "../gguf/writer.ts";
 import { initBackend, tf } from "../tfjs/backend.ts";
@@ -25,7 +25,7 @@ import { readLlamaModel, writeLlamaModel } from "../transformer/gguf-model.ts";
 import { growModel } from "../transformer/grow.ts";
 import { train, type TrainOptions } from "../transformer/train.ts";
 import { initWeights } from "../transformer/weights.ts";
-import { evaluatePair, validationWindows } from "./evaluate.ts";
+import { evaluatePair, tokenStream, validationWindows } from "./evaluate.ts";
 
 const SEED = 20261126;
 const VOCAB_SIZE = 2048;
@@ -50,12 +50,6 @@ const GROWN_LAYER_LEARNING_RATE_SCALE = 10;
 const VALIDATION_WINDOWS = 64;
 
 const log = (message: string): void => console.log(`[forge ${new Date().toISOString()}] ${message}`);
-
-function tokenStream(documents: Document[], tokenize: (text: string) => number[], eos: number): Int32Array {
-  const tokens: number[] = [];
-  for (const doc of documents) tokens.push(...tokenize(doc.text), eos);
-  return Int32Array.from(tokens);
-}
 
 function sha256(path: string): string {
   return createHash("sha256").update(readFileSync(path)).digest("hex");

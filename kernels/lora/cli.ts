@@ -7,8 +7,9 @@
 import { existsSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { GgufFormatError, readGgufFile, type GgufFile } from "../gguf/reader.ts";
-import { TensorType } from "../gguf/types.ts";
+import { GgufFormatError } from "../gguf/errors.ts";
+import { readGgufLayout } from "../gguf/reader.ts";
+import { TensorType, type GgufLayout } from "../gguf/types.ts";
 import type { LlamaConfig } from "../transformer/config.ts";
 import { configFromGguf } from "../transformer/gguf-model.ts";
 import { PROJECTIONS, projectionShape, type ProjectionName } from "../transformer/weights.ts";
@@ -59,10 +60,11 @@ function tensorType(text: string): AdapterTensorType {
   return usage(`--type must be f32 or f16, got "${text}"`);
 }
 
-function loadBase(path: string | undefined): { file: GgufFile; config: LlamaConfig } {
+/** The base's header only: shapes and metadata, whatever its size and quantization. */
+function loadBase(path: string | undefined): { file: GgufLayout; config: LlamaConfig } {
   if (!path) usage("--base is required");
   if (!existsSync(path) || !statSync(path).isFile()) usage(`--base ${path}: no such file`);
-  const file = readGgufFile(path);
+  const file = readGgufLayout(path);
   return { file, config: configFromGguf(file) };
 }
 

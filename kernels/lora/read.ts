@@ -5,8 +5,9 @@
  * (tensors other than the seven layer projections, mixed ranks, aLoRA, non-finite values).
  */
 import { readFileSync, statSync } from "node:fs";
+import { UnsupportedTensorTypeError } from "../gguf/errors.ts";
 import { parseGguf, tensorValues, type GgufFile, type GgufTensorInfo } from "../gguf/reader.ts";
-import { GgufValueType } from "../gguf/types.ts";
+import { GgufValueType, type GgufLayout } from "../gguf/types.ts";
 import type { LlamaConfig } from "../transformer/config.ts";
 import { PROJECTIONS, projectionShape, type ProjectionName } from "../transformer/weights.ts";
 import { AdapterError, AdapterFormatError, AdapterMismatchError } from "./errors.ts";
@@ -14,8 +15,11 @@ import { ADAPTER_KEYS, ADAPTER_TYPE_LORA, GENERAL_TYPE_ADAPTER, loraTensorNames,
 import { metadataTypes } from "./metadata-types.ts";
 import type { LoraAdapter, LoraWeight } from "./types.ts";
 
-/** A base model: its parsed GGUF file (tensor shapes checked one by one, as llama.cpp does) or its llama config. */
-export type AdapterBase = GgufFile | LlamaConfig;
+/**
+ * A base model: its GGUF layout (tensor shapes checked one by one, as llama.cpp does; no tensor
+ * data needed, so any quantization llama.cpp loads will do) or its llama config.
+ */
+export type AdapterBase = GgufLayout | LlamaConfig;
 
 export interface AdapterTarget {
   layer: number;
@@ -117,7 +121,7 @@ function checkFormat(file: GgufFile): AdapterSummary {
   return { path: file.path, architecture, name, rank: rank!, alpha, targets };
 }
 
-function isGgufFile(base: AdapterBase): base is GgufFile {
+function isGgufLayout(base: AdapterBase): base is GgufLayout {
   return "tensors" in base && "metadata" in base;
 }
 
@@ -125,14 +129,14 @@ function checkFitsBase(summary: AdapterSummary, base: AdapterBase): void {
   const fail = (message: string, tensor?: string): never => {
     throw new AdapterMismatchError(summary.path, message, tensor);
   };
-  const baseArchitecture = isGgufFile(base) ? base.metadata.get("general.architecture") : "llama";
+  const baseArchitecture = isGgufLayout(base) ? base.metadata.get("general.architecture") : "llama";
   if (summary.architecture !== baseArchitecture) {
     fail(`adapter architecture "${summary.architecture}" does not match the base model's "${String(baseArchitecture)}"`);
   }
   for (const { layer, projection, inDim, outDim, a } of summary.targets) {
     const names = loraTensorNames(layer, projection);
-    let expected: number[];
-    if (isGgufFile(base)) {
+    let expected: readonly number[];
+    if (isGgufLayout(base)) {
       const weight = base.tensors.get(names.base);
       if (!weight) return fail(`${names.base} does not exist in the base model ${base.path}`, a.name);
       expected = weight.shape;
@@ -148,7 +152,13 @@ function checkFitsBase(summary: AdapterSummary, base: AdapterBase): void {
 
 function decodeAdapter(file: GgufFile, summary: AdapterSummary): LoraAdapter {
   const values = (info: GgufTensorInfo): Float32Array => {
-    const data = tensorValues(file, info.name);
+    let data: Float32Array;
+    try {
+      data = tensorValues(file, info.name);
+    } catch (error) {
+      if (error instanceof UnsupportedTensorTypeError) throw new AdapterFormatError(file.path, `tensor type ${error.typeName} is not supported`, info.name, { cause: error });
+      throw error;
+    }
     for (let i = 0; i < data.length; i++) {
       if (!Number.isFinite(data[i]!)) throw new AdapterFormatError(file.path, `non-finite value at element ${i}`, info.name);
     }

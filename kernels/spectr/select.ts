@@ -62,7 +62,7 @@ export function selectBlock(block: SpectrBlock, chance: Chance, options: SelectB
     }
     // Every draft holding y_t survives, accepted or not (its next token is still a fresh draw
     // from q(. | c, y_1..y_t)), and only those: the rest no longer share the prefix.
-    const next = survivors.filter((i) => drafts[i]![t] === token);
+    const next = token === options.stopToken ? [] : survivors.filter((i) => drafts[i]![t] === token);
     tokens.push(token);
     positions.push({ survivorsBefore: survivors.length, survivorsAfter: next.length, acceptedDraft, acceptance });
     if (next.length === 0) return result(tokens, survivors, positions, false);

@@ -45,6 +45,12 @@ export interface SelectBlockOptions {
    * Infinity skips the check (and the reads it costs).
    */
   readonly survivorTolerance?: number;
+  /**
+   * A token that ends the block when emitted, with no survivors: a lumped "rest of the
+   * vocabulary" outcome that the caller resolves into a real token itself (see the engine's
+   * head-and-tail distributions). Drafts must hold it where their real token was in that rest.
+   */
+  readonly stopToken?: number;
 }
 
 /** What happened at one draft position t (0-based; the paper's t + 1). */

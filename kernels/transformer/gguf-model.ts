@@ -1,18 +1,27 @@
 /** Reads and writes llama-architecture models as GGUF files llama.cpp loads. */
 import { tf } from "../tfjs/backend.ts";
 import { encodeTensor } from "../gguf/quant.ts";
-import { metadataNumber, metadataString, readGgufFile, tensorValues, GgufFormatError, type GgufFile } from "../gguf/reader.ts";
-import { gguf, TensorType, type GgufTensor, type GgufValue } from "../gguf/types.ts";
+import { GgufFormatError } from "../gguf/errors.ts";
+import { metadataNumber, metadataString, readGgufFile, tensorValues, type GgufFile } from "../gguf/reader.ts";
+import { gguf, TensorType, type GgufLayout, type GgufTensor, type GgufValue } from "../gguf/types.ts";
 import { writeGgufFile } from "../gguf/writer.ts";
 import { tokenizerMetadata, type TokenizerSpec } from "../tokenizer/gguf-tokenizer.ts";
 import { headDim, validateConfig, type LlamaConfig } from "./config.ts";
 import { isProjection, namedTensors, PROJECTIONS, projectionShape, type LayerWeights, type LlamaWeights } from "./weights.ts";
 
 /** general.file_type values (llama_ftype) for the types we write. */
-const FILE_TYPE: Partial<Record<TensorType, number>> = {
+const FILE_TYPE: Record<TensorType, number> = {
   [TensorType.F32]: 0,
   [TensorType.F16]: 1,
+  [TensorType.Q4_0]: 2,
+  [TensorType.Q4_1]: 3,
   [TensorType.Q8_0]: 7,
+  [TensorType.Q5_0]: 8,
+  [TensorType.Q5_1]: 9,
+  [TensorType.Q4_K]: 14,
+  [TensorType.Q5_K]: 16,
+  [TensorType.Q6_K]: 18,
+  [TensorType.IQ4_XS]: 30,
   [TensorType.BF16]: 32,
 };
 
@@ -27,7 +36,7 @@ export function llamaMetadata(config: LlamaConfig, name: string, matrixType: Ten
   return {
     "general.architecture": gguf.string("llama"),
     "general.name": gguf.string(name),
-    "general.file_type": gguf.u32(FILE_TYPE[matrixType] ?? 0),
+    "general.file_type": gguf.u32(FILE_TYPE[matrixType]),
     "llama.vocab_size": gguf.u32(config.vocabSize),
     "llama.context_length": gguf.u32(config.contextLength),
     "llama.embedding_length": gguf.u32(config.dim),
@@ -62,7 +71,7 @@ export function writeLlamaModel(path: string, config: LlamaConfig, weights: Llam
   writeGgufFile(path, metadata, tensors);
 }
 
-export function configFromGguf(file: GgufFile): LlamaConfig {
+export function configFromGguf(file: GgufLayout): LlamaConfig {
   const architecture = metadataString(file, "general.architecture");
   if (architecture !== "llama") throw new GgufFormatError(file.path, `architecture ${architecture} is not supported (llama only)`);
   const tokens = file.metadata.get("tokenizer.ggml.tokens");

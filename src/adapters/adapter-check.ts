@@ -1,4 +1,4 @@
-import type { GgufFile } from "../../kernels/gguf/reader.ts";
+import type { GgufLayout } from "../../kernels/gguf/types.ts";
 import { AdapterError } from "../../kernels/lora/errors.ts";
 import { parseLoraAdapter } from "../../kernels/lora/read.ts";
 import { invalidRequest } from "../protocol/errors.ts";
@@ -13,7 +13,7 @@ export interface AdapterShape {
  * integer, a missing tensor of a pair), is refused here first, as a 400 naming what is wrong.
  * Runs on every byte array before it becomes a file llama.cpp loads, on every replica.
  */
-export function checkAdapter(bytes: Uint8Array, label: string, base: GgufFile): AdapterShape {
+export function checkAdapter(bytes: Uint8Array, label: string, base: GgufLayout): AdapterShape {
   try {
     const adapter = parseLoraAdapter(bytes, label, base);
     return { rank: adapter.rank, alpha: adapter.alpha };

@@ -1,11 +1,9 @@
 import { readFile } from "node:fs/promises";
-import type { LlamaModel } from "node-llama-cpp";
 import type { Logger } from "pino";
-import { readGgufFile, type GgufFile } from "../../kernels/gguf/reader.ts";
+import type { GgufLayout } from "../../kernels/gguf/types.ts";
 import type { Config } from "../config/config.ts";
-import { releaseLora } from "../engine/lora-release.ts";
-import { ServedModel } from "../engine/served-model.ts";
-import { Speculation } from "../engine/speculation.ts";
+import { modelLayout } from "../engine/model-layout.ts";
+import type { ServedModel } from "../engine/served-model.ts";
 import { invalidRequest, modelNotFound } from "../protocol/errors.ts";
 import type { Store } from "../store/store.ts";
 import { AdapterCache, sha256Hex } from "./adapter-cache.ts";
@@ -17,7 +15,7 @@ import { AdapterRegistry, versionLabel, type AdapterRecord } from "./registry.ts
 /** A version that could not be built is tried again after this long (a store hiccup heals; a bad file logs once per interval). */
 const retryFailedMs = 5_000;
 
-export type AdapterOptions = Pick<Config, "adaptersDir" | "adapterMaxBytes" | "adapterCacheDir" | "adapterSyncMs" | "threads" | "batchSize" | "speculation">;
+export type AdapterOptions = Pick<Config, "adaptersDir" | "adapterMaxBytes" | "adapterCacheDir" | "adapterSyncMs">;
 
 export interface LoadRequest {
   name: string;
@@ -46,7 +44,7 @@ export class Adapters {
   private queue: Promise<unknown> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
   private syncing = false;
-  private baseFile: GgufFile | undefined;
+  private layout: GgufLayout | undefined;
 
   constructor(
     private readonly options: AdapterOptions,
@@ -57,12 +55,10 @@ export class Adapters {
     private readonly registry: AdapterRegistry,
     private readonly cache: AdapterCache,
     private readonly logger: Logger,
-    /** The draft model: adapter versions speculate with it when the base does. */
-    private readonly draft: LlamaModel | undefined,
   ) {}
 
-  static async open(options: AdapterOptions, base: ServedModel, reservedIds: ReadonlySet<string>, store: Store, logger: Logger, draft: LlamaModel | undefined): Promise<Adapters> {
-    return new Adapters(options, base, reservedIds, new AdapterRegistry(store), await AdapterCache.open(options.adapterCacheDir), logger, draft);
+  static async open(options: AdapterOptions, base: ServedModel, reservedIds: ReadonlySet<string>, store: Store, logger: Logger): Promise<Adapters> {
+    return new Adapters(options, base, reservedIds, new AdapterRegistry(store), await AdapterCache.open(options.adapterCacheDir), logger);
   }
 
   /** The version new requests for `name` get, if it is loaded here. */
@@ -85,7 +81,7 @@ export class Adapters {
   async load(request: LoadRequest): Promise<AdapterRecord> {
     if (this.reservedIds.has(request.name)) throw invalidRequest(`lora_name ${request.name} is a served model's id.`, "lora_name");
     const { bytes } = await readAdapterFile(this.options.adaptersDir, request.loraPath, this.options.adapterMaxBytes);
-    const shape = checkAdapter(bytes, request.loraPath, this.baseGguf());
+    const shape = checkAdapter(bytes, request.loraPath, this.baseLayout());
     const sha256 = sha256Hex(bytes);
     return this.exclusive(async () => {
       await this.checkGeneration();
@@ -229,42 +225,22 @@ export class Adapters {
     const bytes = await this.registry.getBlob(record.sha256);
     if (bytes === undefined) throw new Error(`the bytes of ${record.name} v${record.version} are not in the store`);
     if (bytes.byteLength > this.options.adapterMaxBytes) throw new Error(`${record.name} v${record.version} has ${bytes.byteLength} bytes, above ADAPTER_MAX_BYTES`);
-    checkAdapter(bytes, `${record.name} v${record.version}`, this.baseGguf());
+    checkAdapter(bytes, `${record.name} v${record.version}`, this.baseLayout());
     return this.build(record, bytes);
   }
 
   private async build(record: AdapterRecord, bytes: Uint8Array): Promise<AdapterVersion> {
     const path = await this.cache.materialize(record.name, record.version, record.sha256, bytes);
-    const free = async (): Promise<void> => {
-      await releaseLora(this.base.model, path);
-      await this.cache.remove(path);
-    };
-    let served: ServedModel | undefined;
+    let served: ServedModel;
     try {
-      served = await ServedModel.onWeights(this.base.model, {
-        id: record.name,
-        path,
-        threads: this.options.threads,
-        contextSize: this.base.contextSize,
-        sequences: this.base.pool.size,
-        contexts: this.base.pool.contexts.length,
-        batchSize: this.options.batchSize,
-        chatTemplate: this.base.chatTemplate,
-        lora: { adapters: [{ filePath: path, scale: record.scale }] },
-      });
-      const sibling = this.base.speculation;
-      if (sibling !== undefined && this.draft !== undefined) {
-        served.pairWithDraft(await Speculation.alongside(sibling, served, this.draft, { ...this.options.speculation, threads: this.options.threads, batchSize: this.options.batchSize }));
-      }
+      served = await this.base.withAdapter({ id: record.name, filePath: path, scale: record.scale });
     } catch (error) {
-      await served?.dispose();
-      await free();
+      await this.cache.remove(path);
       throw error;
     }
-    const ready = served;
-    return new AdapterVersion(record, ready, async () => {
-      await ready.dispose();
-      await free();
+    return new AdapterVersion(record, served, async () => {
+      await served.dispose();
+      await this.cache.remove(path);
     });
   }
 
@@ -285,9 +261,10 @@ export class Adapters {
     void released.finally(() => this.retiring.delete(released));
   }
 
-  private baseGguf(): GgufFile {
-    this.baseFile ??= readGgufFile(this.base.path);
-    return this.baseFile;
+  /** Shapes and metadata as node-llama-cpp parsed them at load: the base's tensor data is never read again. */
+  private baseLayout(): GgufLayout {
+    this.layout ??= modelLayout(this.base);
+    return this.layout;
   }
 
   private exclusive<T>(work: () => Promise<T>): Promise<T> {

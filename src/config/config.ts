@@ -27,6 +27,8 @@ const envSchema = z.object({
   DRAFT_MODEL: z.string().default("models/draft.gguf"),
   /** Extra served models: `id=path,id2=path2`. */
   MODELS: z.string().default(""),
+  /** GGUF embedding models, `id=path,...`: served on /v1/embeddings. */
+  EMBEDDING_MODELS: z.string().default(""),
   /** A Jinja chat template file used instead of the GGUFs' own. */
   CHAT_TEMPLATE: z.string().optional(),
   REDIS_URL: z.string().optional(),
@@ -65,9 +67,13 @@ const envSchema = z.object({
   ADAPTER_SYNC_MS: z.coerce.number().int().min(10).default(200),
 });
 
+/** What a served model does: generate text (completions, chat), rank documents, or embed text. */
+export type ModelKind = "generative" | "ranking" | "embedding";
+
 export interface ModelSpec {
   id: string;
   path: string;
+  kind: ModelKind;
 }
 
 export interface Config {
@@ -128,15 +134,15 @@ export function flagsToEnvironment(argv: readonly string[]): Environment {
   return result;
 }
 
-export function parseModelList(list: string): ModelSpec[] {
+export function parseModelList(list: string, kind: ModelKind = "generative", variable = "MODELS"): ModelSpec[] {
   return list
     .split(",")
     .map((entry) => entry.trim())
     .filter((entry) => entry.length > 0)
     .map((entry) => {
       const separator = entry.indexOf("=");
-      if (separator <= 0) throw new Error(`MODELS entry "${entry}" must be id=path`);
-      return { id: entry.slice(0, separator), path: entry.slice(separator + 1) };
+      if (separator <= 0) throw new Error(`${variable} entry "${entry}" must be id=path`);
+      return { id: entry.slice(0, separator), path: entry.slice(separator + 1), kind };
     });
 }
 
@@ -154,8 +160,8 @@ export function loadConfig(environment: Environment, argv: readonly string[] = [
     throw new Error(`Invalid configuration ${issue.path.join(".")}: ${issue.message}`);
   }
   const env = parsed.data;
-  const target: ModelSpec = { id: env.TARGET_MODEL_ID ?? modelIdFromPath(env.TARGET_MODEL), path: env.TARGET_MODEL };
-  const models = [target, ...parseModelList(env.MODELS)];
+  const target: ModelSpec = { id: env.TARGET_MODEL_ID ?? modelIdFromPath(env.TARGET_MODEL), path: env.TARGET_MODEL, kind: "generative" };
+  const models = [target, ...parseModelList(env.MODELS), ...parseModelList(env.EMBEDDING_MODELS, "embedding", "EMBEDDING_MODELS")];
   const ids = new Set(models.map((model) => model.id));
   if (ids.size !== models.length) throw new Error("Model ids must be unique");
   return {

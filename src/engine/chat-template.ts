@@ -1,5 +1,4 @@
-import { JinjaTemplateChatWrapper, type ChatHistoryItem } from "node-llama-cpp";
-import type { ServedModel } from "./served-model.ts";
+import { JinjaTemplateChatWrapper, type ChatHistoryItem, type LlamaModel } from "node-llama-cpp";
 
 export interface TemplateMessage {
   role: "system" | "user" | "assistant";
@@ -15,25 +14,41 @@ export interface RenderedChat {
 const defaultRoleNames = { system: "System", user: "User", assistant: "Assistant" } as const;
 
 /**
- * The prompt for a conversation: the GGUF's own chat template (tokenizer.chat_template) when it
- * has one, else the default plain-text template documented in the README:
+ * How a model turns a conversation into its prompt, built once per model: the GGUF's own chat
+ * template (tokenizer.chat_template, or CHAT_TEMPLATE's file) through node-llama-cpp's Jinja
+ * wrapper, with its textual stop triggers worked out once; else the default plain-text template
+ * documented in the README:
  *
  *     System: {content}\nUser: {content}\nAssistant: {content}\n...Assistant:
  */
-export function renderChat(model: ServedModel, messages: readonly TemplateMessage[]): RenderedChat {
-  const template = model.chatTemplate;
-  if (template === undefined) return renderDefault(model, messages);
-  const wrapper = new JinjaTemplateChatWrapper({ template });
-  const history: ChatHistoryItem[] = [...messages.map(toHistoryItem), { type: "model", response: [] }];
-  const { contextText, stopGenerationTriggers } = wrapper.generateContextState({ chatHistory: history });
-  // Triggers made of special tokens end generation as EOG tokens; the textual ones become stop strings.
-  const stops = stopGenerationTriggers.map((trigger) => trigger.toString()).filter((text) => text.length > 0 && model.tokenize(text).every((token) => !model.isEndOfGeneration(token)));
-  return { tokens: contextText.tokenize(model.model.tokenizer), stops };
-}
+export class ChatRenderer {
+  private readonly wrapper: JinjaTemplateChatWrapper | undefined;
+  private stops: string[] | undefined;
 
-function renderDefault(model: ServedModel, messages: readonly TemplateMessage[]): RenderedChat {
-  const turns = messages.map((message) => `${defaultRoleNames[message.role]}: ${message.content}\n`);
-  return { tokens: model.tokenize(`${turns.join("")}${defaultRoleNames.assistant}:`), stops: [`\n${defaultRoleNames.user}:`] };
+  constructor(
+    private readonly model: LlamaModel,
+    template: string | undefined,
+    private readonly tokenize: (text: string) => number[],
+  ) {
+    this.wrapper = template === undefined ? undefined : new JinjaTemplateChatWrapper({ template });
+  }
+
+  render(messages: readonly TemplateMessage[]): RenderedChat {
+    if (this.wrapper === undefined) return this.renderDefault(messages);
+    const history: ChatHistoryItem[] = [...messages.map(toHistoryItem), { type: "model", response: [] }];
+    const { contextText, stopGenerationTriggers } = this.wrapper.generateContextState({ chatHistory: history });
+    // Triggers made of special tokens end generation as EOG tokens; the textual ones become stop
+    // strings. They depend on the template only, so they are worked out on the first render.
+    this.stops ??= stopGenerationTriggers
+      .map((trigger) => trigger.toString())
+      .filter((text) => text.length > 0 && this.tokenize(text).every((token) => !this.model.isEogToken(token as never)));
+    return { tokens: contextText.tokenize(this.model.tokenizer), stops: this.stops };
+  }
+
+  private renderDefault(messages: readonly TemplateMessage[]): RenderedChat {
+    const turns = messages.map((message) => `${defaultRoleNames[message.role]}: ${message.content}\n`);
+    return { tokens: this.tokenize(`${turns.join("")}${defaultRoleNames.assistant}:`), stops: [`\n${defaultRoleNames.user}:`] };
+  }
 }
 
 function toHistoryItem(message: TemplateMessage): ChatHistoryItem {

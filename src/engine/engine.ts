@@ -2,31 +2,51 @@ import { existsSync, readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { getLlama, LlamaLogLevel, type Llama, type LlamaModel } from "node-llama-cpp";
 import type { Logger } from "pino";
-import type { Config } from "../config/config.ts";
+import type { Config, ModelKind } from "../config/config.ts";
+import { EmbeddingModel } from "./embedding-model.ts";
 import { ServedModel } from "./served-model.ts";
 import { Speculation } from "./speculation.ts";
 
 /** The part of the configuration the engine reads. */
 export type EngineOptions = Pick<Config, "models" | "draftModelPath" | "gpu" | "threads" | "contextSize" | "sequences" | "contexts" | "batchSize" | "chatTemplatePath" | "speculation">;
 
-/** Owns node-llama-cpp: the runtime, every served model with its context and sequences, and the draft model. */
+/** A served model as /v1/models lists it. */
+export interface ModelEntry {
+  id: string;
+  kind: ModelKind;
+  created: number;
+}
+
+/**
+ * Owns node-llama-cpp: the runtime, every served model by kind (generative models with their
+ * contexts and sequences, embedding models), and the draft model.
+ */
 export class Engine {
   private constructor(
     private readonly llama: Llama,
+    /** Generative models: completions and chat. */
     readonly models: ReadonlyMap<string, ServedModel>,
+    readonly embeddings: ReadonlyMap<string, EmbeddingModel>,
     /** Loaded for speculative decoding; not served under its own id. */
-    readonly draft: LlamaModel | undefined,
+    private readonly draft: LlamaModel | undefined,
   ) {}
 
   static async load(options: EngineOptions, logger: Logger): Promise<Engine> {
     const llama = await getLlama({ gpu: options.gpu, logLevel: LlamaLogLevel.error });
     const contexts = options.contexts > 0 ? options.contexts : automaticContexts(llama, options.threads);
     const models = new Map<string, ServedModel>();
+    const embeddings = new Map<string, EmbeddingModel>();
     const chatTemplate = options.chatTemplatePath === undefined ? undefined : readFileSync(options.chatTemplatePath, "utf8");
     for (const spec of options.models) {
+      if (spec.kind === "embedding") {
+        const embedding = await EmbeddingModel.load(llama, { ...spec, threads: options.threads, contextSize: options.contextSize, batchSize: options.batchSize });
+        embeddings.set(spec.id, embedding);
+        logger.info({ model: spec.id, kind: spec.kind, path: spec.path, contextSize: embedding.contextSize }, "model loaded");
+        continue;
+      }
       const served = await ServedModel.load(llama, { ...spec, ...options, contexts, chatTemplate });
       models.set(spec.id, served);
-      logger.info({ model: spec.id, path: spec.path, contextSize: served.contextSize, sequences: served.pool.size, contexts: served.pool.contexts.length }, "model loaded");
+      logger.info({ model: spec.id, kind: spec.kind, path: spec.path, contextSize: served.contextSize, sequences: served.pool.size, contexts: served.pool.contexts.length }, "model loaded");
     }
     let draft: LlamaModel | undefined;
     if (options.draftModelPath !== "" && existsSync(options.draftModelPath)) {
@@ -36,11 +56,19 @@ export class Engine {
     } else if (options.draftModelPath !== "") {
       logger.warn({ path: options.draftModelPath }, "draft model not found; speculative decoding unavailable");
     }
-    return new Engine(llama, models, draft);
+    return new Engine(llama, models, embeddings, draft);
   }
 
   get(id: string): ServedModel | undefined {
     return this.models.get(id);
+  }
+
+  /** Every served model with its kind, generative first. */
+  entries(): ModelEntry[] {
+    return [
+      ...[...this.models.values()].map((model) => ({ id: model.id, kind: "generative" as const, created: model.created })),
+      ...[...this.embeddings.values()].map((model) => ({ id: model.id, kind: model.kind, created: model.created })),
+    ];
   }
 
   activeSequences(): number {
@@ -57,6 +85,7 @@ export class Engine {
 
   async dispose(): Promise<void> {
     for (const model of this.models.values()) await model.dispose();
+    for (const model of this.embeddings.values()) await model.dispose();
     await this.draft?.dispose();
     await this.llama.dispose();
   }

@@ -1,6 +1,7 @@
-import type { ControlledEvaluateInputItem, LlamaContextSequence, Token } from "node-llama-cpp";
+import type { LlamaContextSequence } from "node-llama-cpp";
 import type { DecodedToken } from "./decoding/strategy.ts";
-import { fromProbabilityMap, probabilityOf, rawDistributionOptions, safeLog, topLogprobs } from "./sampling/distribution.ts";
+import { evaluateWithOutputs, type OutputTask } from "./native/outputs.ts";
+import { rawLogprobs } from "./native/reads.ts";
 
 /**
  * The logprob of every prompt token given the tokens before it (the first has none), with the
@@ -8,15 +9,14 @@ import { fromProbabilityMap, probabilityOf, rawDistributionOptions, safeLog, top
  * sequence, so generation continues by feeding only the last one.
  */
 export async function scorePrompt(sequence: LlamaContextSequence, prompt: readonly number[], top: number): Promise<DecodedToken[]> {
-  const items: ControlledEvaluateInputItem[] = prompt
-    .slice(0, -1)
-    .map((token) => [token as Token, { generateNext: { probabilities: true, options: rawDistributionOptions } }]);
-  const results = await sequence.controlledEvaluate(items);
-  return prompt.map((token, i) => {
-    if (i === 0) return { token, logprob: null, top: null };
-    const probabilities = results[i - 1]?.next.probabilities;
-    if (probabilities === undefined) throw new Error("The model produced no distribution");
-    const distribution = fromProbabilityMap(probabilities);
-    return { token, logprob: safeLog(probabilityOf(distribution, token)), top: topLogprobs(distribution, top) };
-  });
+  const outputs = new Map<number, OutputTask<DecodedToken>>();
+  for (let i = 0; i + 1 < prompt.length; i++) {
+    const token = prompt[i + 1]!;
+    outputs.set(i, async (reader) => {
+      const raw = await rawLogprobs(reader, [token], top);
+      return { token, logprob: raw.of(token), top: raw.top };
+    });
+  }
+  const scored = await evaluateWithOutputs(sequence, prompt.slice(0, -1), outputs);
+  return [{ token: prompt[0]!, logprob: null, top: null }, ...prompt.slice(1).map((_, i) => scored[i]!)];
 }

@@ -1,12 +1,11 @@
 import type { LlamaContext, LlamaContextSequence } from "node-llama-cpp";
-import { serializeEvaluations } from "./serial-evaluation.ts";
 
 /**
- * The sequences of one or more contexts of a model, handed to requests. Sequences of one
- * context evaluate one call at a time (see serial-evaluation.ts for the upstream race that
- * rules out batching them); separate contexts decode in parallel (each on its own threads),
- * which is what uses a second CPU core when one thread per context is fastest. A released
- * sequence has its history cleared before anyone else can take it.
+ * The sequences of one or more contexts of a model, handed to requests. Concurrent
+ * evaluations of sequences of one context share a llama.cpp batch; separate contexts decode
+ * in parallel (each on its own threads), which is what uses a second CPU core when one thread
+ * per context is fastest. A released sequence has its history cleared before anyone else can
+ * take it.
  */
 export class SequencePool {
   readonly contexts: readonly LlamaContext[];
@@ -19,7 +18,6 @@ export class SequencePool {
     if (contexts.length === 0) throw new Error("A sequence pool needs a context");
     this.contexts = contexts;
     this.free = new Map(contexts.map((context) => [context, Array.from({ length: context.totalSequences }, () => context.getSequence())]));
-    for (const sequences of this.free.values()) serializeEvaluations(sequences);
     for (const [context, sequences] of this.free) for (const sequence of sequences) this.owner.set(sequence, context);
   }
 

@@ -1,5 +1,8 @@
 import type { Llama, LlamaContextOptions, LlamaModel, Token } from "node-llama-cpp";
+import { ChatRenderer } from "./chat-template.ts";
+import { loadedLoraCount, releaseLora } from "./lora-release.ts";
 import { SequencePool } from "./sequence-pool.ts";
+import { TokenBytes } from "./text/token-bytes.ts";
 import type { Speculation } from "./speculation.ts";
 
 /** Without CONTEXT_SIZE, long-context models get this many tokens per sequence, not their full (costly) training context. */
@@ -33,24 +36,50 @@ export interface ContextOptions {
 export class ServedModel {
   readonly created = Math.floor(Date.now() / 1000);
   private draftPairing: Speculation | undefined;
+  private bytes: TokenBytes | undefined;
+  private chat: ChatRenderer | undefined;
 
   private constructor(
     readonly id: string,
     readonly path: string,
     readonly model: LlamaModel,
     readonly pool: SequencePool,
-    private readonly chatTemplateOverride: string | undefined,
-    private readonly ownsWeights: boolean,
+    private readonly options: ServedModelOptions,
+    /** The LoRA file this model applies on its base's weights (undefined: it owns its weights). */
+    private readonly adapterPath: string | undefined,
   ) {}
 
   static async load(llama: Llama, options: ServedModelOptions): Promise<ServedModel> {
     const model = await llama.loadModel({ modelPath: options.path });
-    return new ServedModel(options.id, options.path, model, await createPool(model, options), options.chatTemplate, true);
+    return new ServedModel(options.id, options.path, model, await createPool(model, options), options, undefined);
   }
 
-  /** A model served on weights another ServedModel owns (a LoRA adapter on its base). */
-  static async onWeights(model: LlamaModel, options: ServedModelOptions): Promise<ServedModel> {
-    return new ServedModel(options.id, options.path, model, await createPool(model, options), options.chatTemplate, false);
+  /**
+   * A LoRA adapter served on this model's weights: contexts of its own (no KV state shared with
+   * the base or another adapter), the same shape as the base's, and speculation alongside the
+   * base's when it has one. Disposing it frees its contexts and the adapter's weights, never
+   * the base's.
+   */
+  async withAdapter(adapter: { id: string; filePath: string; scale: number }): Promise<ServedModel> {
+    const options: ServedModelOptions = {
+      ...this.options,
+      id: adapter.id,
+      path: adapter.filePath,
+      contextSize: this.contextSize,
+      sequences: this.pool.size,
+      contexts: this.pool.contexts.length,
+      lora: { adapters: [{ filePath: adapter.filePath, scale: adapter.scale }] },
+    };
+    let served: ServedModel | undefined;
+    try {
+      served = new ServedModel(adapter.id, adapter.filePath, this.model, await createPool(this.model, options), options, adapter.filePath);
+      if (this.draftPairing !== undefined) served.pairWithDraft(await this.draftPairing.alongside(served));
+      return served;
+    } catch (error) {
+      if (served !== undefined) await served.dispose();
+      else await releaseLora(this.model, adapter.filePath);
+      throw error;
+    }
   }
 
   /** Speculative decoding with a draft model, when one is paired with this model. */
@@ -68,7 +97,13 @@ export class ServedModel {
   }
 
   get chatTemplate(): string | undefined {
-    return this.chatTemplateOverride ?? this.model.fileInfo.metadata.tokenizer?.chat_template ?? undefined;
+    return this.options.chatTemplate ?? this.model.fileInfo.metadata.tokenizer?.chat_template ?? undefined;
+  }
+
+  /** This model's chat renderer, built on first use and kept (one Jinja wrapper per model). */
+  get chatRenderer(): ChatRenderer {
+    this.chat ??= new ChatRenderer(this.model, this.chatTemplate, (text) => this.tokenize(text));
+    return this.chat;
   }
 
   get vocabularySize(): number {
@@ -86,6 +121,17 @@ export class ServedModel {
     return this.model.tokens.shouldPrependBosToken || tokens.length === 0 ? [bos, ...tokens] : tokens;
   }
 
+  /** The exact bytes a token stands for (its text alone may be U+FFFD: part of a character). */
+  tokenBytes(token: number): Uint8Array {
+    this.bytes ??= new TokenBytes({
+      model: this.model.fileInfo.metadata.tokenizer?.ggml?.model,
+      tokens: this.model.fileInfo.metadata.tokenizer?.ggml?.tokens,
+      types: this.model.fileInfo.metadata.tokenizer?.ggml?.token_type as readonly number[] | undefined,
+      detokenize: (id) => this.detokenize([id]),
+    });
+    return this.bytes.of(token);
+  }
+
   detokenize(tokens: readonly number[], lastTokens?: readonly number[]): string {
     return this.model.detokenize(tokens as readonly Token[], false, lastTokens as readonly Token[] | undefined);
   }
@@ -98,10 +144,22 @@ export class ServedModel {
     return this.model.isEogToken(token as Token);
   }
 
+  /** LoRA adapters whose weights are loaded on this model's weights (its own and its adapter versions'). */
+  get loadedAdapterWeights(): number {
+    return loadedLoraCount(this.model);
+  }
+
+  /** What a document starts with for this model: its BOS token, else its EOS (a separator), else token 0. */
+  documentStart(): number[] {
+    const start = this.model.tokens.bos ?? this.model.tokens.eos;
+    return [start ?? 0];
+  }
+
   async dispose(): Promise<void> {
     await this.draftPairing?.dispose();
     await this.pool.dispose();
-    if (this.ownsWeights) await this.model.dispose();
+    if (this.adapterPath === undefined) await this.model.dispose();
+    else await releaseLora(this.model, this.adapterPath);
   }
 }
 

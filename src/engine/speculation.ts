@@ -4,7 +4,10 @@
  * that picks (K, L) for that pairing. A request chooses through its `speculation` field:
  * "auto" (the tuner), "off" (plain decoding) or a fixed { k, l }.
  */
-import type { LlamaModel } from "node-llama-cpp";
+import type { LlamaContextSequence, LlamaModel } from "node-llama-cpp";
+import { createRandom } from "../../kernels/random.ts";
+import { plainDecoding } from "./decoding/plain.ts";
+import { greedy } from "./sampling/params.ts";
 import { costCurves, createSpeculationTuner, SpeculationTuner, type CostProfile } from "./decoding/speculation-tuner.ts";
 import { fixedSpeculation, type SpeculationPolicy } from "./decoding/spectr.ts";
 import { createDraftPool, leaseSpectrSequences } from "./decoding/spectr-sequences.ts";
@@ -35,38 +38,39 @@ export class Speculation {
     readonly profile: CostProfile,
     readonly maxK: number,
     readonly maxL: number,
+    private readonly draft: LlamaModel,
+    private readonly options: SpeculationOptions,
   ) {}
 
-  /** Creates the draft contexts and measures the pair's costs on a short prompt (a few hundred ms). */
+  /**
+   * Creates the draft contexts and measures the pair's costs (a few hundred ms) on the target's
+   * own text: its greedy continuation of the start of a document, so calibration reads what
+   * this model writes, in its language and tokenizer, not a fixed English sentence.
+   */
   static async create(target: ServedModel, draft: LlamaModel, options: SpeculationOptions): Promise<Speculation> {
     const maxK = Math.max(1, Math.min(options.maxK, target.pool.size));
     const draftPool = await draftPoolFor(target, draft, options);
     const lease = leaseSpectrSequences(target.pool, draftPool, maxK);
-    const { tuner, profile } = await createSpeculationTuner({
-      targets: lease.targets,
-      drafts: lease.drafts,
-      prompt: target.tokenize("The quick brown fox jumps over the lazy dog, and then"),
-      maxK,
-      maxL: options.maxL,
-    })
+    const { tuner, profile } = await ownText(target, lease.targets[0]!, calibrationTokens)
+      .then((prompt) => createSpeculationTuner({ targets: lease.targets, drafts: lease.drafts, prompt, maxK, maxL: options.maxL }))
       .finally(() => lease.release())
       .catch(async (error: unknown) => {
         await draftPool.dispose();
         throw error;
       });
-    return new Speculation(draftPool, tuner, profile, maxK, options.maxL);
+    return new Speculation(draftPool, tuner, profile, maxK, options.maxL, draft, options);
   }
 
   /**
-   * For another target on the same weights (a LoRA adapter on `sibling`'s model): draft
+   * For another target on the same weights (a LoRA adapter on this one's model): draft
    * contexts of its own, so no draft state is shared either, and a tuner of its own, since
-   * acceptance depends on the adapter; the costs are `sibling`'s, measured once (an adapter
+   * acceptance depends on the adapter; the costs are this one's, measured once (an adapter
    * adds little to a step), so loading an adapter does not stop to measure.
    */
-  static async alongside(sibling: Speculation, target: ServedModel, draft: LlamaModel, options: SpeculationOptions): Promise<Speculation> {
-    const draftPool = await draftPoolFor(target, draft, options);
-    const tuner = new SpeculationTuner(costCurves(sibling.profile), { maxK: sibling.maxK, maxL: sibling.maxL });
-    return new Speculation(draftPool, tuner, sibling.profile, sibling.maxK, sibling.maxL);
+  async alongside(target: ServedModel): Promise<Speculation> {
+    const draftPool = await draftPoolFor(target, this.draft, this.options);
+    const tuner = new SpeculationTuner(costCurves(this.profile), { maxK: this.maxK, maxL: this.maxL });
+    return new Speculation(draftPool, tuner, this.profile, this.maxK, this.maxL, this.draft, this.options);
   }
 
   /**
@@ -83,6 +87,8 @@ export class Speculation {
       const { choice } = this.tuner.plan(options.temperatureZero);
       return { k: Math.min(choice.l > 0 ? choice.k : 1, fits), policy: this.tuner };
     }
+    // L = 0 is plain decoding whatever K says: it leases one sequence, not K.
+    if (wanted.l === 0) return undefined;
     const observe = this.tuner.observe.bind(this.tuner);
     return { k: Math.min(wanted.k, fits), policy: { ...fixedSpeculation(wanted.k, wanted.l), observe } };
   }
@@ -90,6 +96,23 @@ export class Speculation {
   async dispose(): Promise<void> {
     await this.draftPool.dispose();
   }
+}
+
+const calibrationTokens = 24;
+
+/** The model's greedy continuation of a document start (its BOS token, else its EOS as a separator). */
+async function ownText(target: ServedModel, sequence: LlamaContextSequence, length: number): Promise<number[]> {
+  const start = target.documentStart();
+  const text = [...start];
+  const state = { target: sequence, sampling: greedy, random: createRandom(0), logprobs: null, history: [] as number[] };
+  let input: number[] = start;
+  while (state.history.length < length) {
+    const [decoded] = await plainDecoding.next(input, state);
+    state.history.push(decoded!.token);
+    input = [decoded!.token];
+  }
+  await sequence.clearHistory();
+  return [...text, ...state.history];
 }
 
 /** One draft context per target context, with as many sequences, so drafting parallelizes like the target. */

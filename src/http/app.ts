@@ -2,9 +2,11 @@ import { Hono } from "hono";
 import { cors } from "hono/cors";
 import { chatRequestSchema } from "../protocol/chat.ts";
 import { completionRequestSchema } from "../protocol/completions.ts";
+import { embeddingRequestSchema } from "../protocol/embeddings.ts";
 import { routeNotFound } from "../protocol/errors.ts";
 import { createChatCompletion, streamChatCompletion } from "../service/chat-service.ts";
 import { createCompletion, streamCompletion } from "../service/completions-service.ts";
+import { createEmbeddings } from "../service/embeddings-service.ts";
 import type { Gateway } from "../service/gateway.ts";
 import type { GatewayEnv } from "./env.ts";
 import { clientClosedStatus, errorResponse, isClientClosed, toApiError } from "./error-response.ts";
@@ -12,12 +14,14 @@ import { auth } from "./middleware/auth.ts";
 import { originGuard } from "./middleware/origin-guard.ts";
 import { requestContext } from "./middleware/request-context.ts";
 import { urlLimit } from "./middleware/url-limit.ts";
+import { readJsonBody } from "./body.ts";
 import { adapterRoutes } from "./routes/adapters.ts";
 import { docsRoutes } from "./routes/docs.ts";
 import { generationRoute } from "./routes/generation.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { metricsRoutes } from "./routes/metrics.ts";
 import { modelRoutes } from "./routes/models.ts";
+import { validate } from "./validate.ts";
 
 /** Wiring only: middleware, routes, and the one mapping of errors to responses. */
 export function createApp(gateway: Gateway, openapiYaml: string): Hono<GatewayEnv> {
@@ -36,6 +40,7 @@ export function createApp(gateway: Gateway, openapiYaml: string): Hono<GatewayEn
   app.route("/", adapterRoutes(gateway));
   app.post("/v1/completions", generationRoute(gateway, completionRequestSchema, createCompletion, streamCompletion));
   app.post("/v1/chat/completions", generationRoute(gateway, chatRequestSchema, createChatCompletion, streamChatCompletion));
+  app.post("/v1/embeddings", async (c) => c.json(await createEmbeddings(gateway, validate(embeddingRequestSchema, await readJsonBody(c.req.raw, config.maxBodyBytes)))));
   app.notFound((c) => errorResponse(routeNotFound(c.req.path), c.get("requestId")));
   app.onError((error, c) => {
     const requestId = c.get("requestId");

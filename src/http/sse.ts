@@ -1,4 +1,4 @@
-import type { ChunkSink } from "../service/completions-service.ts";
+import type { ChunkSink } from "../service/generation-flow.ts";
 
 export interface SseHandlers {
   /** The response is committed (200) once the first chunk is sent; errors before that are thrown. */

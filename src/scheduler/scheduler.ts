@@ -1,5 +1,3 @@
-import type { LlamaContextSequence } from "node-llama-cpp";
-import type { SequencePool } from "../engine/sequence-pool.ts";
 import { Activity } from "../lifecycle/activity.ts";
 import { linkSignals } from "../lifecycle/linked-signal.ts";
 import { ApiError, ClientClosed, invalidRequest, queueFull, requestTimeout, shuttingDown } from "../protocol/errors.ts";
@@ -12,22 +10,34 @@ export interface SchedulerOptions {
   retryAfterSeconds: number;
 }
 
-export interface Lease {
-  sequences: LlamaContextSequence[];
+/** What the scheduler admits against: a fixed number of interchangeable items (a model's sequences). */
+export interface Pool<Item> {
+  readonly size: number;
+  readonly available: number;
+  /** Takes `count` free items at once (never more than available). */
+  take(count: number): Item[];
+  /** Returns items, ready for the next holder. */
+  give(items: readonly Item[]): Promise<void>;
+  /** Called after every give, so waiters can be admitted. */
+  onRelease(listener: () => void): void;
+}
+
+export interface Lease<Item> {
+  items: Item[];
   /** Aborts when the client disconnects or the request times out; reason is the error to report. */
   signal: AbortSignal;
   queuedSeconds: number;
 }
 
 interface Waiter {
-  pool: SequencePool;
+  pool: Pool<unknown>;
   count: number;
   /** Takes the sequences synchronously, so no later arrival can take them first. */
   admit: () => void;
 }
 
 /**
- * Admission control: a request runs once its model has enough free sequences, waits in a
+ * Admission control: a request runs once its pool has enough free items (a model's sequences), waits in a
  * bounded FIFO queue otherwise, and is refused (429 with Retry-After) when the queue is full.
  * Owns per-request timeouts, cancellation on disconnect, and draining at shutdown.
  */
@@ -35,7 +45,7 @@ export class Scheduler {
   private readonly queue: Waiter[] = [];
   private readonly inFlight = new Activity();
   private isDraining = false;
-  private readonly watchedPools = new WeakSet<SequencePool>();
+  private readonly watchedPools = new WeakSet<Pool<unknown>>();
 
   constructor(private readonly options: SchedulerOptions) {}
 
@@ -47,10 +57,10 @@ export class Scheduler {
     return this.inFlight.count - this.queue.length;
   }
 
-  async run<T>(pool: SequencePool, count: number, clientSignal: AbortSignal, work: (lease: Lease) => Promise<T>): Promise<T> {
+  async run<Item, T>(pool: Pool<Item>, count: number, clientSignal: AbortSignal, work: (lease: Lease<Item>) => Promise<T>): Promise<T> {
     if (this.isDraining) throw shuttingDown();
     if (count > pool.size) throw invalidRequest(`This request needs ${count} parallel sequences; the model serves at most ${pool.size}.`, "n");
-    this.watch(pool);
+    this.watch(pool as Pool<unknown>);
     // An explicit timer rather than AbortSignal.timeout: a timeout signal that only
     // AbortSignal.any refers to can be garbage-collected before it fires (seen here as a
     // 100 ms deadline that never came), and the request would then never time out.
@@ -62,11 +72,11 @@ export class Scheduler {
     const arrived = performance.now();
     const end = this.inFlight.begin();
     try {
-      const sequences = await this.admit(pool, count, signal);
+      const items = await this.admit(pool, count, signal);
       try {
-        return await work({ sequences, signal: mappedAbort(signal, clientSignal, this.options.timeoutMs), queuedSeconds: (performance.now() - arrived) / 1000 });
+        return await work({ items, signal: mappedAbort(signal, clientSignal, this.options.timeoutMs), queuedSeconds: (performance.now() - arrived) / 1000 });
       } finally {
-        await pool.give(sequences);
+        await pool.give(items);
       }
     } catch (error) {
       throw signal.aborted ? abortError(clientSignal, this.options.timeoutMs) : error;
@@ -86,14 +96,14 @@ export class Scheduler {
     return this.inFlight.waitForIdle(deadlineMs);
   }
 
-  private admit(pool: SequencePool, count: number, signal: AbortSignal): Promise<LlamaContextSequence[]> {
+  private admit<Item>(pool: Pool<Item>, count: number, signal: AbortSignal): Promise<Item[]> {
     const ahead = this.queue.some((waiter) => waiter.pool === pool);
     if (!ahead && pool.available >= count) return Promise.resolve(pool.take(count));
     if (this.queue.length >= this.options.maxQueue) return Promise.reject(queueFull(this.options.retryAfterSeconds));
     signal.throwIfAborted();
     return new Promise((resolve, reject) => {
       const waiter: Waiter = {
-        pool,
+        pool: pool as Pool<unknown>,
         count,
         admit: () => {
           signal.removeEventListener("abort", onAbort);
@@ -111,7 +121,7 @@ export class Scheduler {
   }
 
   /** Admits waiters of `pool` in arrival order while its free sequences allow. */
-  private pump(pool: SequencePool): void {
+  private pump(pool: Pool<unknown>): void {
     for (let i = 0; i < this.queue.length; ) {
       const waiter = this.queue[i]!;
       if (waiter.pool !== pool) {
@@ -124,7 +134,7 @@ export class Scheduler {
     }
   }
 
-  private watch(pool: SequencePool): void {
+  private watch(pool: Pool<unknown>): void {
     if (this.watchedPools.has(pool)) return;
     this.watchedPools.add(pool);
     pool.onRelease(() => this.pump(pool));

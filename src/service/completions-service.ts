@@ -1,66 +1,75 @@
 import { randomUUID } from "node:crypto";
 import type { DecodedToken } from "../engine/decoding/strategy.ts";
+import type { GenerationPlan } from "../engine/generation.ts";
 import type { ServedModel } from "../engine/served-model.ts";
+import { TextOffsets } from "../engine/text/token-bytes.ts";
 import type { RequestLog } from "../logging/request-log.ts";
 import type { CompletionChoice, CompletionRequest, CompletionResponse } from "../protocol/completions.ts";
 import { invalidRequest } from "../protocol/errors.ts";
-import type { Usage } from "../protocol/sampling-fields.ts";
 import type { Gateway } from "./gateway.ts";
-import type { ModelHold } from "./model-hold.ts";
-import { runGeneration, type GenerationPlan, type GenerationResult } from "./generation.ts";
+import { generate, usage, type ChunkSink } from "./generation-flow.ts";
 import { completionLogprobs } from "./logprobs.ts";
 import { buildPlan, checkPromptTexts, tokenizeEach } from "./plan.ts";
 
-export type ChunkSink = (payload: unknown) => Promise<void>;
+interface PreparedCompletion {
+  model: ServedModel;
+  plan: GenerationPlan;
+  promptTexts: string[];
+  envelope: Omit<CompletionResponse, "choices" | "usage">;
+}
 
 /** POST /v1/completions, non-streaming. */
-export async function createCompletion(gateway: Gateway, request: CompletionRequest, signal: AbortSignal, log: RequestLog): Promise<CompletionResponse> {
-  using hold = gateway.acquire(request.model);
-  const { model, plan, promptTexts } = await prepare(gateway, hold.model, request);
-  log.set({ model: model.id });
-  const result = await runGeneration(gateway, model, plan, signal, log.arrivedAt);
-  record(gateway, log, model, result);
+export function createCompletion(gateway: Gateway, request: CompletionRequest, signal: AbortSignal, log: RequestLog): Promise<CompletionResponse> {
   const echo = request.echo === true;
-  return {
-    ...envelope(hold),
+  return generate(gateway, request.model, signal, log, (model, fingerprint) => prepare(gateway, model, fingerprint, request), ({ model, prepared, result }) => ({
+    ...prepared.envelope,
     choices: result.choices.map((choice): CompletionChoice => ({
-      text: (echo ? promptTexts[choice.promptIndex]! : "") + choice.text,
+      text: (echo ? prepared.promptTexts[choice.promptIndex]! : "") + choice.text,
       index: choice.index,
-      logprobs: request.logprobs == null ? null : completionLogprobs(model, [...(choice.promptScores ?? []), ...choice.tokens], 0),
+      logprobs: request.logprobs == null ? null : completionLogprobs(model, [...(choice.promptScores ?? []), ...choice.tokens], new TextOffsets()),
       finish_reason: choice.outcome.finishReason,
     })),
     usage: usage(result),
-  };
+  }));
 }
 
 /** POST /v1/completions with stream: true; every chunk goes to `send`, then [DONE] is the caller's. */
-export async function streamCompletion(gateway: Gateway, request: CompletionRequest, signal: AbortSignal, log: RequestLog, send: ChunkSink): Promise<void> {
-  using hold = gateway.acquire(request.model);
-  const { model, plan, promptTexts } = await prepare(gateway, hold.model, request);
-  log.set({ model: model.id });
-  const base = envelope(hold);
+export function streamCompletion(gateway: Gateway, request: CompletionRequest, signal: AbortSignal, log: RequestLog, send: ChunkSink): Promise<void> {
   const includeUsage = request.stream_options?.include_usage === true;
-  const chunk = (choices: CompletionChoice[]): unknown => ({ ...base, choices, ...(includeUsage ? { usage: null } : {}) });
-  // Where each choice's next text starts, for text_offset.
-  const offsets = new Map<number, number>();
-  const emit = async (index: number, text: string, tokens: DecodedToken[]): Promise<void> => {
-    const offset = offsets.get(index) ?? 0;
-    offsets.set(index, offset + text.length);
-    const logprobs = request.logprobs == null ? null : completionLogprobs(model, tokens, offset);
-    if (text.length > 0 || tokens.length > 0) await send(chunk([{ text, index, logprobs, finish_reason: null }]));
+  const chunk = (prepared: PreparedCompletion, choices: CompletionChoice[]): unknown => ({ ...prepared.envelope, choices, ...(includeUsage ? { usage: null } : {}) });
+  // Where each choice's tokens start in its text, for text_offset.
+  const offsets = new Map<number, TextOffsets>();
+  const offsetsOf = (index: number): TextOffsets => {
+    let choiceOffsets = offsets.get(index);
+    if (choiceOffsets === undefined) offsets.set(index, (choiceOffsets = new TextOffsets()));
+    return choiceOffsets;
   };
-  const result = await runGeneration(gateway, model, plan, signal, log.arrivedAt, {
-    onStart: async (index, promptScores) => {
-      if (request.echo === true) await emit(index, promptTexts[Math.floor(index / plan.n)]!, promptScores ?? []);
+  return generate(
+    gateway,
+    request.model,
+    signal,
+    log,
+    (model, fingerprint) => prepare(gateway, model, fingerprint, request),
+    async ({ prepared, result }) => {
+      for (const choice of result.choices) await send(chunk(prepared, [{ text: "", index: choice.index, logprobs: null, finish_reason: choice.outcome.finishReason }]));
+      if (includeUsage) await send({ ...prepared.envelope, choices: [], usage: usage(result) });
     },
-    onDelta: emit,
-  });
-  record(gateway, log, model, result);
-  for (const choice of result.choices) await send(chunk([{ text: "", index: choice.index, logprobs: null, finish_reason: choice.outcome.finishReason }]));
-  if (includeUsage) await send({ ...base, choices: [], usage: usage(result) });
+    (prepared) => {
+      const emit = async (index: number, text: string, tokens: DecodedToken[]): Promise<void> => {
+        const logprobs = request.logprobs == null ? null : completionLogprobs(prepared.model, tokens, offsetsOf(index));
+        if (text.length > 0 || tokens.length > 0) await send(chunk(prepared, [{ text, index, logprobs, finish_reason: null }]));
+      };
+      return {
+        onStart: async (index, promptScores) => {
+          if (request.echo === true) await emit(index, prepared.promptTexts[Math.floor(index / prepared.plan.n)]!, promptScores ?? []);
+        },
+        onDelta: emit,
+      };
+    },
+  );
 }
 
-async function prepare(gateway: Gateway, model: ServedModel, request: CompletionRequest): Promise<{ model: ServedModel; plan: GenerationPlan; promptTexts: string[] }> {
+async function prepare(gateway: Gateway, model: ServedModel, fingerprint: string, request: CompletionRequest): Promise<PreparedCompletion> {
   const n = request.n ?? 1;
   const bestOf = request.best_of ?? n;
   if (request.suffix != null && request.suffix !== "") throw invalidRequest("suffix is not supported by this model.", "suffix");
@@ -82,7 +91,12 @@ async function prepare(gateway: Gateway, model: ServedModel, request: Completion
     extraStops: [],
     tokenBudget: gateway.config.maxTokensBudget,
   });
-  return { model, plan, promptTexts: prompts.map((prompt) => model.detokenize(prompt)) };
+  return {
+    model,
+    plan,
+    promptTexts: prompts.map((prompt) => model.detokenize(prompt)),
+    envelope: { id: `cmpl-${randomUUID()}`, object: "text_completion", created: Math.floor(Date.now() / 1000), model: model.id, system_fingerprint: fingerprint },
+  };
 }
 
 /** OpenAI's four prompt forms: text, texts, tokens, token lists; texts are bounded before they are tokenized. */
@@ -94,24 +108,4 @@ async function promptTokens(model: ServedModel, prompt: CompletionRequest["promp
   }
   if (prompt.every((item) => typeof item === "number")) return [prompt as number[]];
   return prompt as number[][];
-}
-
-function envelope(hold: ModelHold): Omit<CompletionResponse, "choices" | "usage"> {
-  return { id: `cmpl-${randomUUID()}`, object: "text_completion", created: Math.floor(Date.now() / 1000), model: hold.model.id, system_fingerprint: hold.fingerprint };
-}
-
-export function usage(result: GenerationResult): Usage {
-  const tokens = { prompt_tokens: result.promptTokens, completion_tokens: result.completionTokens, total_tokens: result.promptTokens + result.completionTokens };
-  return result.speculation === null ? tokens : { ...tokens, spec_decode: result.speculation };
-}
-
-export function record(gateway: Gateway, log: RequestLog, model: ServedModel, result: GenerationResult & { timings: { queueMs: number; ttftMs: number | null } }): void {
-  log.set({
-    prompt_tokens: result.promptTokens,
-    completion_tokens: result.completionTokens,
-    queue_ms: Math.round(result.timings.queueMs * 100) / 100,
-    ...(result.timings.ttftMs === null ? {} : { ttft_ms: Math.round(result.timings.ttftMs * 100) / 100 }),
-    ...(result.speculation === null ? {} : { spec_decode: result.speculation }),
-  });
-  gateway.recordUsage(model.id, result.promptTokens, result.completionTokens);
 }

@@ -8,7 +8,7 @@ import type { Metrics } from "../metrics/metrics.ts";
 import { modelNotFound, notReady, shutdownDeadline, shuttingDown } from "../protocol/errors.ts";
 import type { Scheduler } from "../scheduler/scheduler.ts";
 import type { Store } from "../store/store.ts";
-import { StoreUnavailable } from "../store/store-unavailable.ts";
+import { systemFingerprint } from "./fingerprint.ts";
 import type { ModelHold } from "./model-hold.ts";
 
 export type Lifecycle = "loading" | "ready" | "draining";
@@ -19,7 +19,7 @@ export class Gateway {
   private loadedAdapters: Adapters | undefined;
   private stage: Lifecycle = "loading";
   /** Identifies this build and configuration in responses, as OpenAI's system_fingerprint does. */
-  readonly fingerprint = "fp_spectr_gateway";
+  readonly fingerprint: string;
   /** HTTP requests not yet fully answered (a stream counts until its last byte). */
   readonly requests = new Activity();
   private readonly deadline = new AbortController();
@@ -30,7 +30,9 @@ export class Gateway {
     readonly metrics: Metrics,
     readonly scheduler: Scheduler,
     readonly store: Store,
-  ) {}
+  ) {
+    this.fingerprint = systemFingerprint(config);
+  }
 
   get lifecycle(): Lifecycle {
     return this.stage;
@@ -81,7 +83,7 @@ export class Gateway {
     return { model: adapter.served, fingerprint: this.adapterFingerprint(adapter.record), [Symbol.dispose]: adapter.hold() };
   }
 
-  /** The build's fingerprint and the adapter version: `fp_spectr_gateway:name@v3`. */
+  /** The build's fingerprint and the adapter version: `fp_0123456789ab:name@v3`. */
   adapterFingerprint(record: AdapterRecord): string {
     return `${this.fingerprint}:${versionLabel(record)}`;
   }
@@ -94,14 +96,4 @@ export class Gateway {
     return (this.loadedEngine?.activeDraftSequences() ?? 0) + (this.loadedAdapters?.activeDraftSequences() ?? 0);
   }
 
-  /** Usage per model, kept in the store so replicas add up (best effort: never fails a request). */
-  recordUsage(model: string, promptTokens: number, completionTokens: number): void {
-    Promise.all([
-      this.store.increment(`usage:${model}:prompt_tokens`, promptTokens),
-      this.store.increment(`usage:${model}:completion_tokens`, completionTokens),
-    ]).catch((error: unknown) => {
-      // An unreachable store is logged once per outage by the store itself.
-      if (!(error instanceof StoreUnavailable)) this.logger.warn({ err: error }, "usage not recorded");
-    });
-  }
 }

@@ -3,7 +3,7 @@ import type { ServedModel } from "../engine/served-model.ts";
 import type { SpeculationRequest } from "../engine/speculation.ts";
 import { longestTokenChars } from "../engine/vocabulary.ts";
 import { contextLengthExceeded, invalidRequest } from "../protocol/errors.ts";
-import type { GenerationPlan } from "./generation.ts";
+import type { GenerationPlan } from "../engine/generation.ts";
 
 /** The sampling fields both endpoints accept, after zod (null means unset). */
 export interface SamplingRequest {
@@ -101,11 +101,17 @@ export async function tokenizeEach(texts: readonly string[], tokenize: (text: st
   return prompts;
 }
 
-/** A fixed (K, L) needs a draft paired with the model and must stay within the configured maxima. */
+/**
+ * A fixed (K, L) must stay within the configured maxima, and speculating (L > 0) needs a draft
+ * paired with the model; L = 0 is plain decoding (one sequence, whatever K).
+ */
 function checkSpeculation(model: ServedModel, request: SpeculationRequest | undefined): SpeculationRequest | undefined {
-  if (request === undefined || typeof request === "string" || request.l === 0) return request;
+  if (request === undefined || typeof request === "string") return request;
   const { speculation } = model;
-  if (speculation === undefined) throw invalidRequest(`Speculative decoding is not available for model ${model.id} (no draft model is paired with it).`, "speculation");
+  if (speculation === undefined) {
+    if (request.l === 0) return request;
+    throw invalidRequest(`Speculative decoding is not available for model ${model.id} (no draft model is paired with it).`, "speculation");
+  }
   if (request.k > speculation.maxK || request.l > speculation.maxL) {
     throw invalidRequest(`speculation asks for k = ${request.k}, l = ${request.l}; this server allows at most k = ${speculation.maxK}, l = ${speculation.maxL}.`, "speculation");
   }
@@ -149,6 +155,10 @@ function samplingParams(request: SamplingRequest, model: ServedModel): SamplingP
   for (const [key, bias] of Object.entries(request.logit_bias ?? {})) {
     logitBias.set(checkTokens(model, [Number(key)], "logit_bias")[0]!, bias);
   }
+  // A bias of -100 bans a token; banning them all leaves nothing to sample.
+  let banned = 0;
+  for (const bias of logitBias.values()) if (bias <= -100) banned++;
+  if (banned >= model.vocabularySize) throw invalidRequest("logit_bias excludes every token.", "logit_bias");
   return {
     temperature: request.temperature ?? 1,
     topK: Math.max(0, request.top_k ?? 0),

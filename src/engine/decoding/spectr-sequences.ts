@@ -3,8 +3,8 @@
  * and K draft sequences (of a draft context), each holding some prefix of the accepted context,
  * possibly followed by draft tokens of an earlier block.
  *
- * node-llama-cpp 3.21.1 cannot copy a sequence's state into another (no seq_cp), so every
- * sequence evaluates the prompt itself; the first round's batch does that for all of them.
+ * The first block evaluates the prompt on one target and one draft sequence and copies that
+ * state into the others (native/sequence-state.ts) rather than evaluating it K times.
  */
 import type { LlamaContextSequence, LlamaModel } from "node-llama-cpp";
 import { SequencePool } from "../sequence-pool.ts";
@@ -18,28 +18,18 @@ export function sharedPrefixLength(a: readonly number[], b: readonly number[]): 
 }
 
 /**
- * Aligns sequences of one context with the accepted context for a batched round: each keeps
- * only the prefix that ALL of them share with `context` (and never the last context token,
- * whose output, the distribution after the context, the round needs: a sequence never keeps
- * that output between rounds), so all of them evaluate the same catch-up tokens, returned.
- *
- * Why the same length: llama.cpp splits a batch of several sequences into equal-length
- * micro-batches per sequence and reorders the outputs afterwards, lazily, inside the first
- * llama_get_logits_ith; node-llama-cpp reads the outputs of the sequences of a batch from
- * concurrent worker threads, so with unequal lengths some reads race with that reordering and
- * return another position's (or sequence's) distribution. Seen here as rare, non-deterministic
- * wrong tokens; sequences contributing equally many tokens never need the reordering. It costs
- * a survivor the re-evaluation of the few tokens it shared beyond the others.
+ * Aligns sequences with the accepted context for a round: each keeps the longest prefix it
+ * shares with `context` (never the last context token, whose output, the distribution after
+ * the context, the round needs: a sequence never keeps that output between rounds) and gets
+ * back the catch-up tokens it must evaluate, evaluated within the round's batched call.
  */
-export async function alignSequences(sequences: readonly LlamaContextSequence[], context: readonly number[]): Promise<number[]> {
-  if (sequences.length === 0) return context.slice(context.length - 1);
-  const held = sequences.map((sequence) => sequence.contextTokens);
-  const keep = Math.min(context.length - 1, ...held.map((tokens) => sharedPrefixLength(tokens, context)));
-  await Promise.all(sequences.map((sequence, i) => {
-    const length = held[i]!.length;
-    return length > keep ? sequence.eraseContextTokenRanges([{ start: keep, end: length }]) : undefined;
+export async function alignSequences(sequences: readonly LlamaContextSequence[], context: readonly number[]): Promise<number[][]> {
+  return Promise.all(sequences.map(async (sequence) => {
+    const held = sequence.contextTokens;
+    const keep = Math.min(context.length - 1, sharedPrefixLength(held, context));
+    if (held.length > keep) await sequence.eraseContextTokenRanges([{ start: keep, end: held.length }]);
+    return context.slice(keep);
   }));
-  return context.slice(keep);
 }
 
 /** The target and draft sequences of one choice, and what releases them. */
@@ -83,8 +73,8 @@ export interface DraftContextOptions {
 
 /**
  * A draft model's contexts as a pool of sequences, leased like the target's. As many contexts
- * as the target has: evaluations are serialized per context, so drafting for choices on
- * different target contexts runs in parallel too.
+ * as the target has, so that drafting for choices on different target contexts runs in
+ * parallel like their targets.
  */
 export async function createDraftPool(draft: LlamaModel, options: DraftContextOptions): Promise<SequencePool> {
   const contexts = await Promise.all(options.sequencesPerContext.map((sequences) => draft.createContext({

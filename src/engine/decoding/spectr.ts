@@ -1,42 +1,48 @@
 /**
  * SpecTr decoding (Sun et al., NeurIPS 2023; /work/shared/papers/spectr.md) for ONE choice, on
  * K target sequences and K draft sequences (spectr-sequences.ts). p = target, q = draft, both
- * AFTER the request's sampling transforms (applySampling, exactly as plain decoding).
+ * the laws of the request's native chain (native/chain.ts), exactly as plain decoding draws.
  *
  * One block from the accepted context c (prompt + generated tokens):
- * 1. Align: the sequences keep only the prefix they all share with c (eraseContextTokenRanges;
- *    equal lengths per batch, see alignSequences); what they lack (the catch-up tokens, at
- *    least the last one of c) is evaluated inside this block's first batched call of each
- *    model, never in a call of its own.
- * 2. Draft, L steps: step t is one batched round over the K draft sequences (concurrent
- *    controlledEvaluate calls on one context share one decode). Draft k evaluates its catch-up
- *    (t = 0) or its previous draft token, and samples X_k[t] ~ q(. | c, X_k[<t]) with the
- *    history c's generated tokens + X_k[<t] (penalties count the draft's own tokens).
- * 3. Verify: one batched round; target sequence k evaluates its catch-up + X_k[0..L-1] and
- *    returns p(. | c, X_k[<t]) for t = 0..L (the last catch-up token gives t = 0).
+ * 1. Align: each sequence keeps the prefix it shares with c; what it lacks (at least the last
+ *    token of c) is evaluated within the block's first call on it.
+ * 2. Draft, L steps: step t is one round over the K draft sequences (their evaluations share a
+ *    llama.cpp batch). Draft k evaluates its catch-up (t = 0) or its previous token and draws
+ *    X_k[t] ~ q(. | c, X_k[<t]) natively (history c's generated tokens + X_k[<t]).
+ * 3. Verify: one round; target k evaluates its catch-up + X_k[0..L-1], read at t = 0..L.
  * 4. Select: selectBlock (kernels/spectr) emits 1..L+1 tokens distributed exactly as the
  *    target's continuation of c.
- * K = 1 is standard speculative sampling; L = 0 is plain decoding (one target sequence).
+ * Distributions are read once per distinct prefix (drafts that agree on X[<t] share q and p at
+ * t; the selection reads the lowest-indexed survivor's, that prefix's first holder).
  *
- * Distributions cost ~0.8 ms each to copy out of node-llama-cpp, so they are asked for only
- * where read: at the last position of each draft step, at the L + 1 verification positions,
- * and only once per distinct prefix (drafts that agree on X[<t] share q and p at t; the
- * selection reads the lowest-indexed survivor's, which is that prefix's first holder).
- *
- * Temperature 0: drafts are the K most likely DISTINCT first tokens of q (ranked after
- * penalties and bias) continued greedily; acceptance is exact match with argmax p, so the
- * output is plain greedy decoding's. Without penalties, bias or logprobs both models pick the
- * argmax natively (as plain decoding does) and no distribution is copied at all.
+ * How p and q reach K-SEQ without copying a vocabulary into JS, by temperature and chain:
+ * - temperature 0: drafts are the K most likely DISTINCT first tokens (a top-K read after bias
+ *   and penalties) continued greedily; p is the target's argmax; the output is plain greedy
+ *   decoding's, byte for byte.
+ * - a truncating chain (top-k, top-p or min-p): the chain leaves few candidates, read with
+ *   their probabilities: p and q are explicit.
+ * - otherwise, head and tail: q is read on its `headSize` most likely tokens H, the rest of
+ *   the vocabulary lumped into one outcome TAIL (mass 1 - q(H), from the total weight); p is
+ *   read on the same H, its tail likewise. K-SEQ on these lumped laws emits a token of H, or
+ *   TAIL, exactly with probability p(TAIL); TAIL ends the block and the token is then drawn
+ *   natively from p with H banned, i.e. from p conditioned on the tail. The composition is p.
+ *   H depends on q alone (never on the drafts), so drafts mapped into the lumped space are
+ *   still i.i.d. draws from lumped q. Acceptance loses only what p and q disagree on inside
+ *   the tail.
+ * The bonus token (all L positions kept a survivor) is drawn natively from p at position L.
+ * With logprobs at temperature > 0 a choice decodes plainly (the emitted token's raw logprob
+ * is read from its own output).
  */
-import type { ControlledEvaluateIndexOutput, ControlledEvaluateInputItem, LlamaContextSequence, Token } from "node-llama-cpp";
+import type { LlamaContextSequence } from "node-llama-cpp";
 import { uniformChance, type Chance, type SparseDistribution } from "../../../kernels/kseq/index.ts";
-import { greedyFirstTokens, selectBlock, type SpectrBlockResult } from "../../../kernels/spectr/index.ts";
-import { invalidRequest } from "../../protocol/errors.ts";
-import { fromProbabilityMap, probabilityOf, safeLog, samplingDistributionOptions, topLogprobs, type Distribution, type DistributionOptions } from "../sampling/distribution.ts";
-import { hasPenalties, type SamplingParams } from "../sampling/params.ts";
-import { applySampling } from "../sampling/transform.ts";
-import { plainDecoding } from "./plain.ts";
-import { alignSequences, type SpectrSequences } from "./spectr-sequences.ts";
+import { selectBlock, type SpectrBlockResult } from "../../../kernels/spectr/index.ts";
+import { truncates, type ChainConfig } from "../native/chain.ts";
+import { evaluateWithOutputs, type OutputReader, type OutputTask, type TokenList } from "../native/outputs.ts";
+import { checkDrawn, drawToken, rawLogprobs } from "../native/reads.ts";
+import { copySequenceState } from "../native/sequence-state.ts";
+import { argmaxChain, chainFor, headChain, nextSeed } from "../sampling/chain-for.ts";
+import { plainToken } from "./plain.ts";
+import { alignSequences, sharedPrefixLength, type SpectrSequences } from "./spectr-sequences.ts";
 import type { DecodedToken, DecodingState, DecodingStrategy } from "./strategy.ts";
 
 /** Drafts per block and draft length: (1, 0) is plain decoding. */
@@ -62,7 +68,7 @@ export interface SpectrFigures {
   blocks: number;
   /** Draft continuations proposed: K per speculative block. */
   drafts: number;
-  /** Batched target rounds (one per block): the serial target calls. */
+  /** Serial target rounds: one per block, one per plain or tail step. */
   targetCalls: number;
   /** Batched draft rounds (L per block). */
   draftCalls: number;
@@ -70,7 +76,7 @@ export interface SpectrFigures {
   draftedTokens: number;
   /** Emitted tokens that a draft held (accepted, or the same token drawn from the residual). */
   acceptedTokens: number;
-  /** Tokens emitted by blocks (the generation loop may drop some after a stop). */
+  /** Tokens emitted (the generation loop may drop some after a stop). */
   emittedTokens: number;
   /** reachedByPosition[t]: blocks that evaluated draft position t; acceptedByPosition[t]: of those, blocks that kept a draft there. */
   reachedByPosition: number[];
@@ -79,22 +85,20 @@ export interface SpectrFigures {
 
 export interface SpectrDecodingOptions extends SpectrSequences {
   policy: SpeculationPolicy;
-  /**
-   * Largest difference tolerated between survivors' distributions at one position (they share
-   * the prefix); Infinity (default) skips the check. Shared prefixes are scored once, so only
-   * survivors that went different ways through the KV cache are ever compared.
-   */
-  survivorTolerance?: number;
+  /** The target's vocabulary size: the id of the lumped tail outcome. */
+  vocabularySize: number;
+  /** Tokens read explicitly per head-and-tail distribution (default 32). */
+  headSize?: number;
 }
 
-type Request = "probabilities" | "token";
+/** How a block reads p and q (see the module comment). */
+type Mode = "greedy" | "explicit" | "lumped";
 
-/** What one evaluated position returned: a raw distribution or a natively chosen argmax. */
-type Scored = { raw: Distribution } | { token: number };
+const defaultHeadSize = 32;
 
 /**
  * A stateful strategy for one choice: create one per choice, pass it to generateChoice. It
- * ignores `state.target` except to read the prompt tokens already in it on the first call.
+ * reads `state.target` only on the first call, for the prompt tokens already in it.
  */
 export class SpectrDecoding implements DecodingStrategy {
   readonly name = "spectr";
@@ -113,49 +117,74 @@ export class SpectrDecoding implements DecodingStrategy {
   private readonly targets: readonly LlamaContextSequence[];
   private readonly drafts: readonly LlamaContextSequence[];
   private readonly policy: SpeculationPolicy;
-  private readonly survivorTolerance: number;
+  /** @internal */ readonly tail: number;
+  /** @internal */ readonly headSize: number;
 
   constructor(options: SpectrDecodingOptions) {
     if (options.targets.length < 1) throw new RangeError("SpecTr needs at least one target sequence");
     this.targets = options.targets;
     this.drafts = options.drafts;
     this.policy = options.policy;
-    this.survivorTolerance = options.survivorTolerance ?? Infinity;
+    this.tail = options.vocabularySize;
+    this.headSize = options.headSize ?? defaultHeadSize;
   }
 
   async next(input: readonly number[], state: DecodingState): Promise<DecodedToken[]> {
-    this.prompt ??= [...state.target.contextTokens, ...input];
+    if (this.prompt === undefined) {
+      this.prompt = [...state.target.contextTokens, ...input];
+      await this.sharePrompt(state.target);
+    }
     const context = [...this.prompt, ...state.history];
     const temperatureZero = state.sampling.temperature === 0;
     const wanted = this.policy.shape(temperatureZero);
-    const l = this.drafts.length === 0 ? 0 : wanted.l;
-    if (l === 0) return this.plainStep(context, state);
+    const l = this.drafts.length === 0 || (state.logprobs !== null && !temperatureZero) ? 0 : wanted.l;
+    if (l === 0) return [await this.plainStep(context, state, [])];
     const k = Math.max(1, Math.min(wanted.k, this.targets.length, this.drafts.length));
-    const block = new Block(this, state, context, k, l);
-    const { result, decoded, drafted } = await block.run();
+    const mode: Mode = temperatureZero ? "greedy" : truncates(chainFor(state.sampling, [], 0)) ? "explicit" : "lumped";
+    const block = new Block(this, state, context, k, l, mode);
+    const { result, decoded, drafted, tailHead } = await block.run();
     this.record(result, drafted, { k, l }, temperatureZero);
-    return decoded;
+    if (tailHead === undefined) return decoded;
+    // The block emitted TAIL: draw that token from p with the head banned (p given the tail).
+    const emitted = decoded.map((d) => d.token);
+    const token = await this.plainStep([...context, ...emitted], { ...state, history: [...state.history, ...emitted] }, tailHead);
+    return [...decoded, token];
   }
 
-  /** L = 0 is exactly plain decoding (same calls, same use of the random source) on the first target sequence. */
-  private async plainStep(context: readonly number[], state: DecodingState): Promise<DecodedToken[]> {
+  /**
+   * The prompt (all but its last token) is evaluated once on the first target and draft
+   * sequences and copied into the others of the same context; the first block then aligns
+   * every sequence with nothing to catch up but the last token.
+   */
+  private async sharePrompt(first: LlamaContextSequence): Promise<void> {
+    const prompt = this.prompt!;
+    const held = prompt.length - 1;
+    const [leadTarget] = await alignSequences([this.targets[0]!], prompt);
+    const [leadDraft] = this.drafts.length > 0 ? await alignSequences([this.drafts[0]!], prompt) : [];
+    await Promise.all([
+      evaluateWithOutputs(this.targets[0]!, leadTarget!.slice(0, -1), new Map()),
+      leadDraft === undefined ? undefined : evaluateWithOutputs(this.drafts[0]!, leadDraft.slice(0, -1), new Map()),
+    ]);
+    const lacking = (sequence: LlamaContextSequence): boolean => sharedPrefixLength(sequence.contextTokens, prompt) < held;
+    if (first !== this.targets[0] && lacking(first)) await copySequenceState(first, this.targets[0]!, held);
+    for (const sequence of this.targets.slice(1).filter(lacking)) await copySequenceState(sequence, this.targets[0]!, held);
+    for (const sequence of this.drafts.slice(1).filter(lacking)) await copySequenceState(sequence, this.drafts[0]!, held);
+  }
+
+  /** A plain step on the first target sequence (L = 0, or the tail draw after a block). */
+  private async plainStep(context: readonly number[], state: DecodingState, banned: readonly number[]): Promise<DecodedToken> {
     const target = this.targets[0]!;
-    const catchUp = await alignSequences([target], context);
-    const decoded = await plainDecoding.next(catchUp, { ...state, target });
-    this.figures.blocks++;
+    const [catchUp] = await alignSequences([target], context);
+    const decoded = await plainToken(catchUp!, { ...state, target }, banned);
+    this.figures.blocks += banned.length === 0 ? 1 : 0;
     this.figures.targetCalls++;
-    this.figures.emittedTokens += decoded.length;
+    this.figures.emittedTokens++;
     return decoded;
   }
 
   /** @internal the sequences a block uses. */
   sequences(k: number): { targets: readonly LlamaContextSequence[]; drafts: readonly LlamaContextSequence[] } {
     return { targets: this.targets.slice(0, k), drafts: this.drafts.slice(0, k) };
-  }
-
-  /** @internal */
-  get tolerance(): number {
-    return this.survivorTolerance;
   }
 
   /** `drafted`: the drafts this block proposed (the greedy draft may propose fewer than K distinct ones). */
@@ -176,19 +205,31 @@ export class SpectrDecoding implements DecodingStrategy {
   }
 }
 
+/** What the target's read at one verified position gave. */
+interface Verified {
+  /** p, lumped or explicit; absent at temperature 0 and at the bonus position. */
+  p?: SparseDistribution;
+  /** The argmax (temperature 0) or a native draw from p (the bonus candidate). */
+  token: number;
+  /** Raw logprob details for the argmax (temperature 0 with logprobs). */
+  decoded?: DecodedToken;
+}
+
+/** What the draft's read at one position gave. */
+interface Drafted {
+  token: number;
+  /** q, lumped or explicit, for the draft that leads its prefix. */
+  q?: SparseDistribution;
+  /** The head H the lumped q was read on. */
+  head?: Int32Array;
+}
+
 /** One SpecTr block: align, draft, verify, select. */
 class Block {
-  private readonly sampling: SamplingParams;
-  private readonly history: readonly number[];
   private readonly chance: Chance;
-  private readonly temperatureZero: boolean;
-  /** Both models may pick argmax natively (temperature 0, nothing that changes the ranking). */
-  private readonly nativeDraft: boolean;
-  private readonly nativeTarget: boolean;
-  /** What every distribution of this block is copied with (the top k only, where that is exact). */
-  private readonly distributionOptions: DistributionOptions;
   private readonly drafts: number[][];
-  private readonly q: SparseDistribution[][];
+  /** Per draft k and position t, its lead's reads (leads own them). */
+  private readonly draftReads: (Drafted | undefined)[][];
 
   constructor(
     private readonly owner: SpectrDecoding,
@@ -196,134 +237,144 @@ class Block {
     private readonly context: readonly number[],
     private k: number,
     private readonly l: number,
+    private readonly mode: Mode,
   ) {
-    this.sampling = state.sampling;
-    this.history = state.history;
     this.chance = uniformChance(() => state.random.next());
-    this.temperatureZero = this.sampling.temperature === 0;
-    this.nativeDraft = this.temperatureZero && this.sampling.logitBias.size === 0 && !hasPenalties(this.sampling);
-    this.nativeTarget = this.nativeDraft && state.logprobs === null;
-    this.distributionOptions = samplingDistributionOptions(this.sampling, state.logprobs);
     this.drafts = Array.from({ length: k }, () => []);
-    this.q = Array.from({ length: k }, () => []);
+    this.draftReads = Array.from({ length: k }, () => []);
   }
 
-  async run(): Promise<{ result: SpectrBlockResult; decoded: DecodedToken[]; drafted: number }> {
-    // Blocks always draft (L >= 1): SpectrDecoding takes L = 0 steps through plain decoding.
+  async run(): Promise<{ result: SpectrBlockResult; decoded: DecodedToken[]; drafted: number; tailHead: number[] | undefined }> {
     const { targets, drafts } = this.owner.sequences(this.k);
     const [targetCatchUp, draftCatchUp] = await Promise.all([alignSequences(targets, this.context), alignSequences(drafts, this.context)]);
-    if (this.temperatureZero) await this.draftGreedy(drafts, draftCatchUp);
+    if (this.mode === "greedy") await this.draftGreedy(drafts, draftCatchUp);
     else await this.draftSampled(drafts, draftCatchUp);
-    const k = this.k; // the greedy draft may use fewer drafts than asked for (fewer distinct tokens)
-    const scored = await this.verify(targets.slice(0, k), targetCatchUp);
-    const p = this.targetGrid(scored);
+    const k = this.k; // the greedy draft may use fewer drafts than asked for
+    const verified = await this.verify(targets.slice(0, k), targetCatchUp);
+    const leads = Array.from({ length: this.l + 1 }, (_, t) => leadsAt(this.drafts, t));
+    const tail = this.owner.tail;
+    const p = (draft: number, t: number): SparseDistribution => {
+      const read = verified[leads[t]![draft]!]![t]!;
+      return read.p ?? pointMass(read.token);
+    };
+    const q = (draft: number, t: number): SparseDistribution => this.draftReads[leads[t]![draft]!]![t]!.q!;
+    // Lumped: a draft token outside its prefix's head is the TAIL outcome.
+    const selectable = this.mode !== "lumped" ? this.drafts : this.drafts.map((draft, i) => draft.map((token, t) => {
+      const head = this.draftReads[leads[t]![i]!]![t]!.head!;
+      return head.includes(token) ? token : tail;
+    }));
     const result = selectBlock(
-      { drafts: this.drafts, q: (draft, position) => this.q[draft]![position]!, p },
+      { drafts: selectable, q: this.mode === "greedy" ? undefined : q, p },
       this.chance,
-      { temperatureZero: this.temperatureZero, survivorTolerance: this.owner.tolerance },
+      { temperatureZero: this.mode === "greedy", survivorTolerance: Infinity, ...(this.mode === "lumped" ? { stopToken: tail } : {}) },
     );
-    return { result, decoded: this.decode(result, scored), drafted: k };
+    const last = result.tokens.length - 1;
+    if (this.mode === "lumped" && result.tokens[last] === tail) {
+      const owner = leads[last]![leadFor(this.drafts, result.tokens.slice(0, last))]!;
+      const head = this.draftReads[owner]![last]!.head!;
+      return { result, decoded: this.decode(result.tokens.slice(0, last), verified, leads), drafted: k, tailHead: Array.from(head) };
+    }
+    return { result, decoded: this.decode(result.tokens, verified, leads), drafted: k, tailHead: undefined };
   }
 
-  /** X_k[t] ~ q(. | c, X_k[<t]), t = 0..L-1, one batched round per t. */
-  private async draftSampled(sequences: readonly LlamaContextSequence[], catchUp: readonly number[]): Promise<void> {
+  /** The chain for draft or target k at position t: history c's generated tokens + its own draft prefix. */
+  private chainAt(prefix: readonly number[], seed: number): ChainConfig {
+    const history = prefix.length === 0 ? this.state.history : [...this.state.history, ...prefix];
+    return chainFor(this.state.sampling, history, seed);
+  }
+
+  /** X_k[t] ~ q(. | c, X_k[<t]), t = 0..L-1, one round per t; leads of a prefix read q. */
+  private async draftSampled(sequences: readonly LlamaContextSequence[], catchUp: readonly number[][]): Promise<void> {
     for (let t = 0; t < this.l; t++) {
       const lead = leadsAt(this.drafts, t);
-      const outputs = await Promise.all(sequences.map((sequence, k) => {
-        const tokens = t === 0 ? catchUp : [this.drafts[k]![t - 1]!];
-        return evaluateLast(sequence, tokens, lead[k] === k ? "probabilities" : undefined, this.distributionOptions);
+      const seeds = sequences.map(() => nextSeed(this.state.random));
+      const reads = await Promise.all(sequences.map((sequence, k) => {
+        const tokens = t === 0 ? catchUp[k]! : [this.drafts[k]![t - 1]!];
+        const chain = this.chainAt(this.drafts[k]!.slice(0, t), seeds[k]!);
+        return evaluateLast(sequence, tokens, lead[k] === k ? (reader) => this.readDraft(reader, chain) : async (reader) => ({ token: await drawToken(reader, chain) }));
       }));
-      for (let k = 0; k < this.k; k++) {
-        const q = lead[k] === k ? this.transform(rawOf(outputs[k]), this.drafts[k]!.slice(0, t), this.sampling) : this.q[lead[k]!]![t]!;
-        this.q[k]![t] = q;
-      }
-      for (let k = 0; k < this.k; k++) this.drafts[k]!.push(this.chance.categorical(this.q[k]![t]!));
+      reads.forEach((read, k) => {
+        this.drafts[k]!.push(read.token);
+        this.draftReads[k]![t] = lead[k] === k ? read : undefined;
+      });
     }
   }
 
-  /** The K most likely distinct first tokens of q(. | c), each continued greedily. */
-  private async draftGreedy(sequences: readonly LlamaContextSequence[], catchUp: readonly number[]): Promise<void> {
-    const rankFirst = this.k > 1 || !this.nativeDraft;
-    const outputs = await Promise.all(sequences.map((sequence, k) =>
-      evaluateLast(sequence, catchUp, k > 0 ? undefined : rankFirst ? "probabilities" : "token", this.distributionOptions)));
-    let firsts: number[];
-    if (rankFirst) {
-      // Ranked after penalties and bias, without truncation: the greedy token first, then the next most likely.
-      const ranking = { ...this.sampling, temperature: 1, topK: 0, topP: 1, minP: 0 };
-      firsts = greedyFirstTokens(this.transform(rawOf(outputs[0]), [], ranking), this.k);
-    } else {
-      firsts = [tokenOf(outputs[0])];
+  private async readDraft(reader: OutputReader, chain: ChainConfig): Promise<Drafted> {
+    if (this.mode === "explicit") {
+      const read = await reader.read({ chain, candidates: true });
+      return { token: checkDrawn(read.token), q: sparseOf(read.candidates!) };
     }
-    this.k = firsts.length;
+    const whole = await reader.read({ chain, totalWeight: true });
+    const head = await reader.read({ chain: headChain(chain, this.owner.headSize), top: this.owner.headSize });
+    const logits = head.logits!;
+    return { token: checkDrawn(whole.token), q: lumped(logits, logits.values[0]!, whole.totalWeight!, this.owner.tail), head: logits.tokens };
+  }
+
+  /** The K most likely distinct first tokens of q(. | c) (after bias and penalties), each continued greedily. */
+  private async draftGreedy(sequences: readonly LlamaContextSequence[], catchUp: readonly number[][]): Promise<void> {
+    const base = this.chainAt([], 0);
+    const firstRead: OutputTask<number[]> = this.k > 1
+      ? async (reader) => Array.from((await reader.read({ chain: headChain(base, this.k), top: this.k })).logits!.tokens)
+      : async (reader) => [await drawToken(reader, base)];
+    const [firsts] = await Promise.all(sequences.map((sequence, k) => evaluateLast<number[]>(sequence, catchUp[k]!, k === 0 ? firstRead : undefined)));
+    this.k = Math.max(1, Math.min(this.k, firsts!.length));
     this.drafts.length = this.k;
-    firsts.forEach((token, k) => (this.drafts[k] = [token]));
+    firsts!.slice(0, this.k).forEach((token, k) => (this.drafts[k] = [token]));
     for (let t = 1; t < this.l; t++) {
       const next = await Promise.all(this.drafts.map((draft, k) =>
-        evaluateLast(sequences[k]!, [draft[t - 1]!], this.nativeDraft ? "token" : "probabilities", this.distributionOptions)));
-      next.forEach((output, k) => {
-        const draft = this.drafts[k]!;
-        draft.push(this.nativeDraft ? tokenOf(output) : onlyToken(this.transform(rawOf(output), draft, this.sampling)));
-      });
+        evaluateLast(sequences[k]!, [draft[t - 1]!], (reader) => drawToken(reader, this.chainAt(draft, 0)))));
+      next.forEach((token, k) => this.drafts[k]!.push(token!));
     }
   }
 
-  /** One batched round: target k evaluates its catch-up + X_k, scored where a prefix is first held. */
-  private async verify(sequences: readonly LlamaContextSequence[], catchUp: readonly number[]): Promise<(Scored | undefined)[][]> {
+  /** One round: target k evaluates its catch-up + X_k, read at the positions whose prefix it leads. */
+  private async verify(sequences: readonly LlamaContextSequence[], catchUp: readonly number[][]): Promise<Verified[][]> {
     const leads = Array.from({ length: this.l + 1 }, (_, t) => leadsAt(this.drafts, t));
-    const request: Request = this.nativeTarget ? "token" : "probabilities";
-    const outputs = await Promise.all(sequences.map((sequence, k) => {
-      const before = catchUp.length - 1;
-      const items: ControlledEvaluateInputItem[] = [...catchUp, ...this.drafts[k]!].map((token, i) => {
-        const t = i - before;
-        return t >= 0 && leads[t]![k] === k ? withRequest(token, request, this.distributionOptions) : (token as Token);
-      });
-      return sequence.controlledEvaluate(items).then((results) => ({ results, before }));
-    }));
-    return outputs.map(({ results, before }, k) => Array.from({ length: this.l + 1 }, (_, t) => {
-      if (leads[t]![k] !== k) return undefined;
-      const output = results[before + t];
-      return request === "token" ? { token: tokenOf(output) } : { raw: rawOf(output) };
-    }));
-  }
-
-  /** p[k][t] after the transforms, computed when the selection reads it, once per distinct prefix. */
-  private targetGrid(scored: (Scored | undefined)[][]): (draft: number, position: number) => SparseDistribution {
-    const cache = new Map<number, SparseDistribution>();
-    const leads = Array.from({ length: this.l + 1 }, (_, t) => leadsAt(this.drafts, t));
-    return (draft, position) => {
-      const lead = leads[position]![draft]!;
-      const key = lead * (this.l + 1) + position;
-      let p = cache.get(key);
-      if (p === undefined) {
-        const s = scored[lead]?.[position];
-        if (s === undefined) throw new Error(`no target output for draft ${lead} at position ${position}`);
-        p = "token" in s ? pointMass(s.token) : this.transform(s.raw, this.drafts[lead]!.slice(0, position), this.sampling);
-        cache.set(key, p);
+    const seeds = sequences.map(() => Array.from({ length: this.l + 1 }, () => (this.mode === "greedy" ? 0 : nextSeed(this.state.random))));
+    const results = await Promise.all(sequences.map((sequence, k) => {
+      const before = catchUp[k]!.length - 1;
+      const outputs = new Map<number, OutputTask<Verified>>();
+      for (let t = 0; t <= this.l; t++) {
+        if (leads[t]![k] !== k) continue;
+        const chain = this.chainAt(this.drafts[k]!.slice(0, t), seeds[k]![t]!);
+        const head = t < this.l ? this.draftReads[k]![t]?.head : undefined;
+        outputs.set(before + t, (reader) => this.readTarget(reader, chain, t === this.l, head));
       }
-      return p;
-    };
+      return evaluateWithOutputs(sequence, [...catchUp[k]!, ...this.drafts[k]!], outputs).then((read) => ({ read, before }));
+    }));
+    return results.map(({ read, before }) => Array.from({ length: this.l + 1 }, (_, t) => read[before + t]!));
   }
 
-  private decode(result: SpectrBlockResult, scored: (Scored | undefined)[][]): DecodedToken[] {
-    return result.tokens.map((token, t) => {
+  private async readTarget(reader: OutputReader, chain: ChainConfig, bonus: boolean, head: Int32Array | undefined): Promise<Verified> {
+    if (this.mode === "greedy") {
+      const token = await drawToken(reader, chain);
+      if (this.state.logprobs === null) return { token };
+      const raw = await rawLogprobs(reader, [token], this.state.logprobs);
+      return { token, decoded: { token, logprob: raw.of(token), top: raw.top } };
+    }
+    if (bonus) return { token: await drawToken(reader, chain) };
+    if (this.mode === "explicit") {
+      const read = await reader.read({ chain, candidates: true });
+      return { token: checkDrawn(read.token), p: sparseOf(read.candidates!) };
+    }
+    const onHead = await reader.read({ chain, logitsOf: Array.from(head!), totalWeight: true });
+    const argmax = await reader.read({ chain: argmaxChain(chain), includeSelected: true });
+    const max = argmax.logits!.values[argmax.logits!.tokens.indexOf(checkDrawn(argmax.token))]! / chain.temperature;
+    return { token: checkDrawn(onHead.token), p: lumped(onHead.logits!, max, onHead.totalWeight!, this.owner.tail) };
+  }
+
+  private decode(tokens: readonly number[], verified: Verified[][], leads: number[][]): DecodedToken[] {
+    return tokens.map((token, t) => {
       if (this.state.logprobs === null) return { token, logprob: null, top: null };
-      const prefix = result.tokens.slice(0, t);
-      const lead = this.drafts.findIndex((draft) => prefix.every((y, i) => draft[i] === y));
-      const s = scored[lead]?.[t];
-      if (s === undefined || !("raw" in s)) return { token, logprob: null, top: null };
-      return { token, logprob: safeLog(probabilityOf(s.raw, token)), top: topLogprobs(s.raw, this.state.logprobs) };
+      const lead = leads[t]![leadFor(this.drafts, tokens.slice(0, t))]!;
+      return verified[lead]![t]!.decoded ?? { token, logprob: null, top: null };
     });
-  }
-
-  /** applySampling with the generated history extended by the draft prefix, as a SparseDistribution. */
-  private transform(raw: Distribution, prefix: readonly number[], sampling: SamplingParams): SparseDistribution {
-    const history = prefix.length === 0 ? this.history : [...this.history, ...prefix];
-    return toSparse(applySampling(raw, sampling, history));
   }
 }
 
 /**
- * leads[k] = the lowest index j whose first t tokens equal draft k's: the draft that scores
+ * leads[k] = the lowest index j whose first t tokens equal draft k's: the draft that reads
  * (and owns the distribution of) that prefix at position t.
  */
 function leadsAt(drafts: readonly (readonly number[])[], t: number): number[] {
@@ -337,58 +388,49 @@ function leadsAt(drafts: readonly (readonly number[])[], t: number): number[] {
   });
 }
 
-function withRequest(token: number, request: Request, options: DistributionOptions): ControlledEvaluateInputItem {
-  return [
-    token as Token,
-    { generateNext: request === "token" ? { token: true, options: { temperature: 0 } } : { probabilities: true, options } },
-  ];
+/** The first draft holding `prefix` (emitted tokens are always some draft's prefix). */
+function leadFor(drafts: readonly (readonly number[])[], prefix: readonly number[]): number {
+  const found = drafts.findIndex((draft) => prefix.every((token, i) => draft[i] === token));
+  return Math.max(0, found);
 }
 
-/** Evaluates `tokens` on one sequence, asking for the next token's distribution (or argmax) after the last. */
-async function evaluateLast(sequence: LlamaContextSequence, tokens: readonly number[], request: Request | undefined, options: DistributionOptions): Promise<ControlledEvaluateIndexOutput | undefined> {
-  const items: ControlledEvaluateInputItem[] = tokens.map((token) => token as Token);
-  if (request !== undefined) items[items.length - 1] = withRequest(tokens[tokens.length - 1]!, request, options);
-  const results = await sequence.controlledEvaluate(items);
-  return results[tokens.length - 1];
+/** Evaluates `tokens` on one sequence and runs `task` on the output after the last. */
+async function evaluateLast<T>(sequence: LlamaContextSequence, tokens: readonly number[], task: OutputTask<T> | undefined): Promise<T> {
+  const outputs = new Map<number, OutputTask<T>>();
+  if (task !== undefined) outputs.set(tokens.length - 1, task);
+  const results = await evaluateWithOutputs(sequence, tokens, outputs);
+  return results[tokens.length - 1] as T;
 }
 
-function rawOf(output: ControlledEvaluateIndexOutput | undefined): Distribution {
-  const probabilities = output?.next?.probabilities;
-  if (probabilities === undefined) throw new Error("The model produced no distribution");
-  return fromProbabilityMap(probabilities);
+/** The chain's candidates with their probabilities (highest first) as a SparseDistribution (by token id). */
+function sparseOf(candidates: TokenList): SparseDistribution {
+  const order = Array.from(candidates.tokens.keys()).sort((a, b) => candidates.tokens[a]! - candidates.tokens[b]!);
+  const probs = Float64Array.from(order, (i) => candidates.values[i]!);
+  const mass = probs.reduce((a, b) => a + b, 0);
+  return { tokens: Int32Array.from(order, (i) => candidates.tokens[i]!), probs: probs.map((p) => p / mass) };
 }
 
-function tokenOf(output: ControlledEvaluateIndexOutput | undefined): number {
-  const token = output?.next?.token;
-  if (token == null) throw new Error("The model produced no token");
-  return token;
-}
-
-function onlyToken(d: SparseDistribution): number {
-  if (d.tokens.length !== 1) throw new Error("temperature 0 should leave one token");
-  return d.tokens[0]!;
+/**
+ * A distribution read on a head of tokens: exp(logit - max) / total for each, the rest of the
+ * vocabulary as the `tail` outcome (its id, larger than every token's, sorts last).
+ */
+export function lumped(head: TokenList, max: number, total: number, tail: number): SparseDistribution {
+  const order = Array.from(head.tokens.keys()).sort((a, b) => head.tokens[a]! - head.tokens[b]!);
+  const tokens = new Int32Array(order.length + 1);
+  const probs = new Float64Array(order.length + 1);
+  let mass = 0;
+  order.forEach((i, j) => {
+    tokens[j] = head.tokens[i]!;
+    probs[j] = Math.exp(head.values[i]! - max) / total;
+    mass += probs[j]!;
+  });
+  tokens[order.length] = tail;
+  probs[order.length] = Math.max(0, 1 - mass);
+  const normaliser = mass + probs[order.length]!;
+  for (let j = 0; j < probs.length; j++) probs[j] = probs[j]! / normaliser;
+  return { tokens, probs };
 }
 
 function pointMass(token: number): SparseDistribution {
   return { tokens: Int32Array.of(token), probs: Float64Array.of(1) };
-}
-
-/** A transformed Distribution (sorted by probability) as a SparseDistribution (sorted by token id). */
-export function toSparse(d: Distribution): SparseDistribution {
-  // Only a logit_bias of -100 on every token can empty a distribution (as draw() reports it).
-  if (d.tokens.length === 0) throw invalidRequest("logit_bias excludes every token.", "logit_bias");
-  let max = 0;
-  for (const token of d.tokens) if (token > max) max = token;
-  const dense = new Float64Array(max + 1).fill(-1);
-  d.tokens.forEach((token, i) => (dense[token] = d.probs[i]!));
-  const tokens = new Int32Array(d.tokens.length);
-  const probs = new Float64Array(d.tokens.length);
-  let j = 0;
-  for (let token = 0; token <= max; token++) {
-    const prob = dense[token]!;
-    if (prob < 0) continue;
-    tokens[j] = token;
-    probs[j++] = prob;
-  }
-  return { tokens, probs };
 }

@@ -7,15 +7,14 @@
  *
  * One tuner per served model, shared by all its choices (it is the SpeculationPolicy every
  * SpectrDecoding of that model gets); temperature 0 and sampling are tuned apart: their
- * acceptance differs, and so do their costs (at temperature 0 without penalties, bias or
- * logprobs both models pick the argmax natively and no distribution is copied into JS).
+ * acceptance differs, and so do their costs (at temperature 0 both models only read the argmax).
  *
- * Cost model assumptions (beyond cost.ts's): a sampled block copies a distribution per draft
- * per draft step and per verified position (pessimistic: shared prefixes are copied once);
+ * Cost model assumptions (beyond cost.ts's): a sampled block reads a distribution per draft
+ * per draft step and per verified position (pessimistic: shared prefixes are read once);
  * costs are measured on a short context and do not grow with it; a measured call includes
  * node-llama-cpp's batching overhead, so curves are for one choice on otherwise idle contexts.
  */
-import type { LlamaContextSequence, Token } from "node-llama-cpp";
+import type { LlamaContextSequence } from "node-llama-cpp";
 import {
   chooseSpeculation,
   createAcceptanceStats,
@@ -29,19 +28,18 @@ import {
   type SpeculationPlan,
   type SpectrBlockResult,
 } from "../../../kernels/spectr/index.ts";
-import { fromProbabilityMap, rawDistributionOptions } from "../sampling/distribution.ts";
-import { greedy } from "../sampling/params.ts";
-import { applySampling } from "../sampling/transform.ts";
-import { toSparse, type SpeculationPolicy, type SpeculationShape } from "./spectr.ts";
+import type { ChainConfig } from "../native/chain.ts";
+import { evaluateWithOutputs, type OutputTask } from "../native/outputs.ts";
+import type { SpeculationPolicy, SpeculationShape } from "./spectr.ts";
 import { alignSequences } from "./spectr-sequences.ts";
 
-/** Measured (batch, ms) points and the per-distribution cost. */
+/** Measured (batch, ms) points and the per-position cost of SpecTr's reads. */
 export interface CostProfile {
   /** One target call on n tokens (spread over up to K sequences), argmax only. */
   readonly target: ReadonlyArray<readonly [number, number]>;
   /** One draft step on k sequences (one token each), argmax only. */
   readonly draft: ReadonlyArray<readonly [number, number]>;
-  /** Copying one next-token distribution out and transforming it (applySampling, sparse). */
+  /** What reading a sampled position's distribution (head and total weight) adds to an argmax read. */
   readonly distributionMs: number;
 }
 
@@ -64,59 +62,55 @@ const median = (values: number[]): number => {
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 };
 
+const argmax: ChainConfig = { temperature: 0 };
+
 /**
  * Times batched calls shaped as SpecTr makes them: K sequences x m tokens for the target
  * (m = L + 1; m = 1, K = 1 is plain decoding) and K sequences x 1 token for the draft, each on
- * the prompt, and the cost of one distribution. A few hundred ms at start-up.
+ * the prompt, and what a sampled position's reads add. A few hundred ms at start-up.
  */
 export async function measureCosts(options: MeasureOptions): Promise<CostProfile> {
   const { prompt, maxK, maxL, rounds = 5 } = options;
   const ks = [1, 2, 4, 8].filter((k) => k <= maxK && k <= options.targets.length);
   const ms = [1, 2, 3, 5, 9].filter((m) => m <= maxL + 1);
-  const filler = (count: number, salt: number): Token[] => Array.from({ length: count }, (_, i) => ((prompt[(i + salt) % prompt.length] ?? 1) as Token));
+  const filler = (count: number, salt: number): number[] => Array.from({ length: count }, (_, i) => prompt[(i + salt) % prompt.length] ?? 1);
 
-  const time = async (sequences: readonly LlamaContextSequence[], tokensEach: number): Promise<number> => {
+  const time = async (sequences: readonly LlamaContextSequence[], tokensEach: number, read: OutputTask<unknown>): Promise<number> => {
     const times: number[] = [];
     for (let round = 0; round <= rounds; round++) {
       const catchUp = await alignSequences(sequences, prompt);
       const start = performance.now();
       await Promise.all(sequences.map((sequence, k) => {
-        const tokens = [...(catchUp as Token[]), ...filler(tokensEach - 1, k + round)];
-        const items = tokens.map((token) => token as Token) as Parameters<LlamaContextSequence["controlledEvaluate"]>[0];
-        items[items.length - 1] = [tokens[tokens.length - 1]!, { generateNext: { token: true, options: { temperature: 0 } } }];
-        return sequence.controlledEvaluate(items);
+        const tokens = [...catchUp[k]!, ...filler(tokensEach - 1, k + round)];
+        return evaluateWithOutputs(sequence, tokens, new Map([[tokens.length - 1, read]]));
       }));
       if (round > 0) times.push(performance.now() - start); // round 0 evaluates the prompt
     }
     return median(times);
   };
+  const argmaxRead: OutputTask<unknown> = (reader) => reader.read({ chain: argmax });
 
   const byBatch = new Map<number, number[]>();
   for (const k of ks) for (const m of ms) {
     const n = k * m;
-    byBatch.set(n, [...(byBatch.get(n) ?? []), await time(options.targets.slice(0, k), m)]);
+    byBatch.set(n, [...(byBatch.get(n) ?? []), await time(options.targets.slice(0, k), m, argmaxRead)]);
   }
   const draft: [number, number][] = [];
-  for (const k of ks.filter((k) => k <= options.drafts.length)) draft.push([k, await time(options.drafts.slice(0, k), 1)]);
+  for (const k of ks.filter((k) => k <= options.drafts.length)) draft.push([k, await time(options.drafts.slice(0, k), 1, argmaxRead)]);
 
-  // One distribution: copied out by node-llama-cpp, converted, transformed.
-  const [sequence] = options.targets;
-  const copies: number[] = [];
-  for (let round = 0; round <= rounds; round++) {
-    const catchUp = await alignSequences([sequence!], prompt);
-    const items = catchUp.map((token) => token as Token) as Parameters<LlamaContextSequence["controlledEvaluate"]>[0];
-    items[items.length - 1] = [catchUp[catchUp.length - 1]! as Token, { generateNext: { probabilities: true, options: rawDistributionOptions } }];
-    const start = performance.now();
-    const results = await sequence!.controlledEvaluate(items);
-    toSparse(applySampling(fromProbabilityMap(results[items.length - 1]!.next!.probabilities!), { ...greedy, temperature: 1 }, []));
-    if (round > 0) copies.push(performance.now() - start);
-  }
+  // A sampled position: a seeded draw with the total weight, and the head of 32 tokens.
+  const sampledChain: ChainConfig = { temperature: 1, seed: 1 };
+  const sampledRead: OutputTask<unknown> = async (reader) => {
+    await reader.read({ chain: sampledChain, totalWeight: true });
+    return reader.read({ chain: { ...sampledChain, topK: 32 }, top: 32 });
+  };
+  const sampled = await time(options.targets.slice(0, 1), 1, sampledRead);
   await Promise.all([...options.targets, ...options.drafts].map((s) => s.clearHistory()));
   const plainToken = median(byBatch.get(1) ?? [0]);
   return {
     target: [...byBatch.entries()].map(([n, values]) => [n, median(values)] as const),
     draft,
-    distributionMs: Math.max(0, median(copies) - plainToken),
+    distributionMs: Math.max(0, sampled - plainToken),
   };
 }
 
@@ -126,7 +120,7 @@ export function costCurves(profile: CostProfile): { sampled: SpeculationCosts; g
   const draft = tableCostCurve(profile.draft);
   const d = profile.distributionMs;
   return {
-    // Plain sampling lets node-llama-cpp draw the token (plain.ts's nativeSampling): no copy.
+    // Plain sampling is one native draw, as cheap as the argmax.
     sampled: { targetMs: (n) => target(n) + n * d, draftStepMs: (k) => draft(k) + k * d, plainMs: target(1) },
     // One distribution per block ranks the K distinct first tokens.
     greedy: { targetMs: target, draftStepMs: draft, blockOverheadMs: d },

@@ -5,8 +5,6 @@ import type { SamplingParams } from "../sampling/params.ts";
 /** What a decoding strategy works on for one choice. */
 export interface DecodingState {
   readonly target: LlamaContextSequence;
-  /** A draft model's sequence, for strategies that speculate; absent for plain decoding. */
-  readonly draft?: LlamaContextSequence;
   readonly sampling: SamplingParams;
   readonly random: Random;
   /** Alternatives to report per token: null none, 0 the chosen token's logprob only. */
@@ -23,8 +21,8 @@ export interface DecodedToken {
 }
 
 /**
- * The extension point for how tokens are chosen: plain decoding now, speculative decoding on a
- * draft and target sequence next. A strategy evaluates `input` (tokens the target sequence has
+ * The extension point for how tokens are chosen: plain decoding, or SpecTr on target and
+ * draft sequences of its own. A strategy evaluates `input` (tokens the target sequence has
  * not seen yet) and returns one or more next tokens, in order.
  */
 export interface DecodingStrategy {

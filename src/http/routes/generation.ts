@@ -2,7 +2,7 @@ import type { Context } from "hono";
 import type { z } from "zod";
 import { linkSignals } from "../../lifecycle/linked-signal.ts";
 import type { RequestLog } from "../../logging/request-log.ts";
-import type { ChunkSink } from "../../service/completions-service.ts";
+import type { ChunkSink } from "../../service/generation-flow.ts";
 import type { Gateway } from "../../service/gateway.ts";
 import { readJsonBody } from "../body.ts";
 import type { GatewayEnv } from "../env.ts";

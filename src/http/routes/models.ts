@@ -1,16 +1,16 @@
 import { Hono } from "hono";
 import type { AdapterVersion } from "../../adapters/adapter-version.ts";
-import type { ServedModel } from "../../engine/served-model.ts";
+import type { ModelEntry } from "../../engine/engine.ts";
 import { modelNotFound } from "../../protocol/errors.ts";
 import type { ModelCard, ModelList } from "../../protocol/models.ts";
 import type { Gateway } from "../../service/gateway.ts";
 import type { GatewayEnv } from "../env.ts";
 
-/** Served models, then loaded adapters (each its own model id, `parent` its base, as vLLM lists them). */
+/** Served models of every kind, then loaded adapters (each its own model id, `parent` its base, as vLLM lists them). */
 export function modelRoutes(gateway: Gateway): Hono<GatewayEnv> {
   const app = new Hono<GatewayEnv>();
   const cards = (): ModelCard[] => [
-    ...[...(gateway.engine?.models.values() ?? [])].map(modelCard),
+    ...(gateway.engine?.entries() ?? []).map(modelCard),
     ...(gateway.adapters?.versions() ?? []).map(adapterCard),
   ];
   app.get("/v1/models", (c) => {
@@ -27,11 +27,11 @@ export function modelRoutes(gateway: Gateway): Hono<GatewayEnv> {
   return app;
 }
 
-function modelCard(model: ServedModel): ModelCard {
-  return { id: model.id, object: "model", created: model.created, owned_by: "spectr-gateway" };
+function modelCard(model: ModelEntry): ModelCard {
+  return { id: model.id, object: "model", created: model.created, owned_by: "spectr-gateway", kind: model.kind };
 }
 
 function adapterCard(adapter: AdapterVersion): ModelCard {
   const { name, base, created, version } = adapter.record;
-  return { id: name, object: "model", created, owned_by: "spectr-gateway", parent: base, root: name, version };
+  return { id: name, object: "model", created, owned_by: "spectr-gateway", kind: "generative", parent: base, root: name, version };
 }

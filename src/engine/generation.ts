@@ -1,17 +1,25 @@
+/**
+ * A generation plan run on a served model: the engine's side of completions and chat. The plan
+ * comes in validated (service/plan.ts); choices come out. Here the engine decides how each
+ * choice decodes (plain or SpecTr, from the request and the model's tuner), leases draft
+ * sequences, evaluates each prompt once (its other samples copy that state), and scores prompts.
+ */
 import { randomInt } from "node:crypto";
 import type { LlamaContextSequence } from "node-llama-cpp";
-import { plainDecoding } from "../engine/decoding/plain.ts";
-import { SpectrDecoding, type SpectrFigures } from "../engine/decoding/spectr.ts";
-import type { DecodedToken, DecodingStrategy } from "../engine/decoding/strategy.ts";
-import { generateChoice, type ChoiceOutcome } from "../engine/generate.ts";
-import type { SamplingParams } from "../engine/sampling/params.ts";
-import { scorePrompt } from "../engine/score.ts";
-import type { ServedModel } from "../engine/served-model.ts";
-import type { RequestSpeculation, SpeculationRequest } from "../engine/speculation.ts";
 import { linkSignals } from "../lifecycle/linked-signal.ts";
 import type { Metrics } from "../metrics/metrics.ts";
 import type { SpecDecodeUsage } from "../protocol/sampling-fields.ts";
-import type { Scheduler } from "../scheduler/scheduler.ts";
+import type { Lease, Pool } from "../scheduler/scheduler.ts";
+import { plainDecoding } from "./decoding/plain.ts";
+import { SpectrDecoding, type SpectrFigures } from "./decoding/spectr.ts";
+import type { DecodedToken, DecodingStrategy } from "./decoding/strategy.ts";
+import { generateChoice, type ChoiceOutcome } from "./generate.ts";
+import { evaluateWithOutputs } from "./native/outputs.ts";
+import { copySequenceState } from "./native/sequence-state.ts";
+import type { SamplingParams } from "./sampling/params.ts";
+import { scorePrompt } from "./score.ts";
+import type { ServedModel } from "./served-model.ts";
+import type { RequestSpeculation, SpeculationRequest } from "./speculation.ts";
 
 /** A validated generation job in engine terms: every prompt gets `samplesPerPrompt` choices. */
 export interface GenerationPlan {
@@ -61,8 +69,13 @@ export interface GenerationListener {
   onDelta(index: number, text: string, tokens: DecodedToken[]): void | Promise<void>;
 }
 
+/** Admission of work against a pool (the scheduler). */
+export interface Admission {
+  run<Item, T>(pool: Pool<Item>, count: number, clientSignal: AbortSignal, work: (lease: Lease<Item>) => Promise<T>): Promise<T>;
+}
+
 export interface GenerationServices {
-  scheduler: Scheduler;
+  scheduler: Admission;
   metrics: Metrics;
 }
 
@@ -81,11 +94,16 @@ interface SampleResult extends Sample {
   speculation: SpectrFigures | null;
 }
 
+interface Clock {
+  arrived: number;
+  firstTokenAt: number | null;
+}
+
 /**
  * Runs a plan on the model's sequences: one sequence per sample (K per sample when it
- * speculates: SpecTr's K target sequences, plus K draft sequences of the paired draft pool), all evaluating concurrently so
- * their steps share llama.cpp batches. Every sample stops when one fails or the lease aborts,
- * and the sequences go back to the pool only once all samples have stopped.
+ * speculates: SpecTr's K target sequences, plus K draft sequences of the paired draft pool), all
+ * evaluating concurrently so their steps share llama.cpp batches. Every sample stops when one
+ * fails or the lease aborts, and the sequences go back to the pool only once all have stopped.
  */
 export async function runGeneration(
   services: GenerationServices,
@@ -100,7 +118,7 @@ export async function runGeneration(
   const labels = { model_name: model.id };
   const samples: Sample[] = plan.prompts.flatMap((prompt, promptIndex) =>
     Array.from({ length: plan.samplesPerPrompt }, (_, sample) => ({ prompt, promptIndex, sample, index: promptIndex * plan.n + sample })));
-  const clock = { arrived, firstTokenAt: null as number | null };
+  const clock: Clock = { arrived, firstTokenAt: null };
   const speculation = model.speculation?.choose(plan.speculation, {
     temperatureZero: plan.sampling.temperature === 0,
     seeded: plan.sampling.seed !== undefined,
@@ -112,10 +130,13 @@ export async function runGeneration(
     services.metrics.queueTime.observe(labels, lease.queuedSeconds);
     services.metrics.promptTokens.inc(labels, samples.reduce((sum, { prompt }) => sum + prompt.length, 0));
     const failure = new AbortController();
+    // linkSignals rather than AbortSignal.any, which leaks on Node 20 (see linked-signal.ts).
     using linked = linkSignals([lease.signal, failure.signal]);
     const signal = linked.signal;
+    const sequencesOf = (i: number): LlamaContextSequence[] => lease.items.slice(i * k, (i + 1) * k);
+    const scores = await evaluatePrompts(plan, samples, sequencesOf);
     const settled = await Promise.allSettled(samples.map((sample, i) =>
-      runSample(services, model, plan, sample, lease.sequences.slice(i * k, (i + 1) * k), speculation, signal, clock, listener).catch((error: unknown) => {
+      runSample(services, model, plan, sample, sequencesOf(i), scores[sample.promptIndex]!, speculation, signal, clock, listener).catch((error: unknown) => {
         failure.abort(error);
         throw error;
       })));
@@ -134,24 +155,39 @@ export async function runGeneration(
   });
 }
 
+/**
+ * Each prompt (all but its last token) is evaluated once, on its first sample's sequence, and
+ * scored there when the plan asks; its other samples copy that state (a sequence of another
+ * context evaluates for itself). Returns the prompt scores by prompt index.
+ */
+async function evaluatePrompts(plan: GenerationPlan, samples: readonly Sample[], sequencesOf: (i: number) => LlamaContextSequence[]): Promise<(DecodedToken[] | null)[]> {
+  return Promise.all(plan.prompts.map(async (prompt, promptIndex) => {
+    const members = samples.flatMap((sample, i) => (sample.promptIndex === promptIndex ? [sequencesOf(i)[0]!] : []));
+    const [first, ...others] = members;
+    const scores = plan.scorePrompt ? await scorePrompt(first!, prompt, plan.logprobs ?? 0) : (await evaluateWithOutputs(first!, prompt.slice(0, -1), new Map()), null);
+    await Promise.all(others.map((sequence) => copySequenceState(sequence, first!, prompt.length - 1)));
+    return scores;
+  }));
+}
+
 async function runSample(
   services: GenerationServices,
   model: ServedModel,
   plan: GenerationPlan,
   sample: Sample,
   targets: LlamaContextSequence[],
+  promptScores: DecodedToken[] | null,
   speculation: RequestSpeculation | undefined,
   signal: AbortSignal,
-  clock: { arrived: number; firstTokenAt: number | null },
+  clock: Clock,
   listener: GenerationListener | undefined,
 ): Promise<SampleResult> {
   const sequence = targets[0]!;
-  const promptScores = plan.scorePrompt ? await scorePrompt(sequence, sample.prompt, plan.logprobs ?? 0) : null;
   await listener?.onStart?.(sample.index, promptScores);
   const draftPool = model.speculation?.draftPool;
   // Never more drafts than free (adapters may share a draft pool); with none, SpecTr decodes plainly.
   const drafts = speculation === undefined || draftPool === undefined ? [] : draftPool.take(Math.min(targets.length, draftPool.available));
-  const spectr = speculation === undefined ? undefined : new SpectrDecoding({ targets, drafts, policy: speculation.policy });
+  const spectr = speculation === undefined ? undefined : new SpectrDecoding({ targets, drafts, policy: speculation.policy, vocabularySize: model.vocabularySize });
   try {
     const result = await decodeSample(services, model, plan, sample, sequence, spectr ?? plainDecoding, signal, clock, listener);
     if (spectr !== undefined) services.metrics.recordSpeculation(model.id, spectr.figures);
@@ -169,13 +205,13 @@ async function decodeSample(
   sequence: LlamaContextSequence,
   strategy: DecodingStrategy,
   signal: AbortSignal,
-  clock: { arrived: number; firstTokenAt: number | null },
+  clock: Clock,
   listener: GenerationListener | undefined,
 ): Promise<Omit<SampleResult, "promptScores" | "speculation">> {
   const labels = { model_name: model.id };
   const generator = generateChoice(model, sequence, strategy, {
     prompt: sample.prompt,
-    evaluated: plan.scorePrompt ? sample.prompt.length - 1 : 0,
+    evaluated: sequence.contextTokens.length,
     maxTokens: plan.maxTokens,
     sampling: plan.sampling,
     seed: choiceSeed(plan.sampling.seed, sample.promptIndex, sample.sample),

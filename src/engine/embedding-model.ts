@@ -1,0 +1,64 @@
+import type { Llama, LlamaEmbeddingContext, LlamaModel } from "node-llama-cpp";
+
+export interface EmbeddingModelOptions {
+  id: string;
+  path: string;
+  threads: number;
+  /** 0: the model's training context, at most 4096 tokens. */
+  contextSize: number;
+  batchSize: number;
+}
+
+/**
+ * A GGUF served for embeddings (node-llama-cpp's embedding context): one pooled vector per
+ * input, as the model's pooling type defines it. Inputs are embedded one at a time on the
+ * model's one context.
+ */
+export class EmbeddingModel {
+  readonly kind = "embedding" as const;
+  readonly created = Math.floor(Date.now() / 1000);
+  private queue: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    readonly id: string,
+    private readonly model: LlamaModel,
+    private readonly context: LlamaEmbeddingContext,
+    readonly contextSize: number,
+  ) {}
+
+  static async load(llama: Llama, options: EmbeddingModelOptions): Promise<EmbeddingModel> {
+    const model = await llama.loadModel({ modelPath: options.path });
+    const contextSize = options.contextSize > 0 ? options.contextSize : Math.min(model.trainContextSize, 4096);
+    try {
+      const context = await model.createEmbeddingContext({ contextSize, threads: options.threads, batchSize: Math.min(options.batchSize, contextSize) });
+      return new EmbeddingModel(options.id, model, context, contextSize);
+    } catch (error) {
+      await model.dispose();
+      throw error;
+    }
+  }
+
+  tokenize(text: string): number[] {
+    return this.model.tokenize(text, false);
+  }
+
+  get vocabularySize(): number {
+    return this.model.fileInfo.metadata.tokenizer?.ggml?.tokens?.length ?? 0;
+  }
+
+  /** One vector per input (token ids), in order. */
+  embed(inputs: readonly (readonly number[])[]): Promise<number[][]> {
+    const run = this.queue.then(async () => {
+      const vectors: number[][] = [];
+      for (const tokens of inputs) vectors.push([...(await this.context.getEmbeddingFor(tokens as Parameters<LlamaEmbeddingContext["getEmbeddingFor"]>[0] & unknown[])).vector]);
+      return vectors;
+    });
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  async dispose(): Promise<void> {
+    await this.context.dispose();
+    await this.model.dispose();
+  }
+}
