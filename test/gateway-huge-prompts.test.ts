@@ -11,7 +11,7 @@ import { spawnGateway, type GatewayProcess } from "./gateway-process.ts";
 
 const MiB = 1 << 20;
 const REQUESTS_PER_CLIENT = 2;
-const ATTEMPTS = 5;
+const ATTEMPTS = 8;
 const huge = "The quick brown fox jumps over the lazy dog. ".repeat(MiB / 32).slice(0, MiB - 256);
 
 describe("1 MiB prompts", () => {
