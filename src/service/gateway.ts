@@ -8,6 +8,7 @@ import type { Metrics } from "../metrics/metrics.ts";
 import { modelNotFound, notReady, shutdownDeadline, shuttingDown } from "../protocol/errors.ts";
 import type { Scheduler } from "../scheduler/scheduler.ts";
 import type { Store } from "../store/store.ts";
+import { StoreUnavailable } from "../store/store-unavailable.ts";
 import { systemFingerprint } from "./fingerprint.ts";
 import type { ModelHold } from "./model-hold.ts";
 
@@ -96,4 +97,14 @@ export class Gateway {
     return (this.loadedEngine?.activeDraftSequences() ?? 0) + (this.loadedAdapters?.activeDraftSequences() ?? 0);
   }
 
+  /** Usage per model, kept in the store so replicas add up (best effort: never fails a request). */
+  recordUsage(model: string, promptTokens: number, completionTokens: number): void {
+    Promise.all([
+      this.store.increment(`usage:${model}:prompt_tokens`, promptTokens),
+      this.store.increment(`usage:${model}:completion_tokens`, completionTokens),
+    ]).catch((error: unknown) => {
+      // An unreachable store is logged once per outage by the store itself.
+      if (!(error instanceof StoreUnavailable)) this.logger.warn({ err: error }, "usage not recorded");
+    });
+  }
 }

@@ -39,6 +39,7 @@ export async function generate<P extends Prepared, R>(
   log.set({ model: hold.model.id });
   const result = await runGeneration(gateway, hold.model, prepared.plan, signal, log.arrivedAt, listen?.(prepared));
   record(log, result);
+  gateway.recordUsage(hold.model.id, result.promptTokens, result.completionTokens);
   return respond({ model: hold.model, fingerprint: hold.fingerprint, prepared, result });
 }
 
