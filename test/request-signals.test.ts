@@ -12,7 +12,7 @@ import { getLlama, LlamaLogLevel, type Llama, type LlamaModel } from "node-llama
 import { SequencePool } from "../src/engine/sequence-pool.ts";
 import { linkSignals } from "../src/lifecycle/linked-signal.ts";
 import { Scheduler } from "../src/scheduler/scheduler.ts";
-import { modelPath } from "./gateway-harness.ts";
+import { modelPath, postJson, startTestGateway } from "./gateway-harness.ts";
 
 setFlagsFromString("--expose-gc");
 const gc = runInNewContext("gc") as () => void;
@@ -83,5 +83,26 @@ describe("Scheduler.run", () => {
     }
     await collect();
     assert.ok(alive(refs) < 10, `${alive(refs)} of 300 requests' signals still reachable`);
+  });
+});
+
+describe("a gateway with many requests in flight", () => {
+  it("links each to shutdown's signal without Node's listener-leak warning", async () => {
+    const warnings: string[] = [];
+    const onWarning = (warning: Error): void => void warnings.push(`${warning.name}: ${warning.message}`);
+    process.on("warning", onWarning);
+    const gateway = await startTestGateway({ SEQUENCES: "8" });
+    try {
+      const statuses = await Promise.all(Array.from({ length: 16 }, async () => {
+        const response = await postJson(`${gateway.url}/v1/completions`, { model: "target", prompt: "Once upon a time", max_tokens: 8, stream: true });
+        await response.text();
+        return response.status;
+      }));
+      assert.deepEqual(statuses, Array(16).fill(200));
+    } finally {
+      await gateway.close();
+      process.off("warning", onWarning);
+    }
+    assert.deepEqual(warnings.filter((warning) => warning.startsWith("MaxListenersExceededWarning")), []);
   });
 });

@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import type { Logger } from "pino";
 import type { Adapters } from "../adapters/adapters.ts";
 import { versionLabel, type AdapterRecord } from "../adapters/registry.ts";
@@ -33,6 +34,8 @@ export class Gateway {
     readonly store: Store,
   ) {
     this.fingerprint = systemFingerprint(config);
+    // Every request in flight listens to it (linkSignals), so more than Node's warning threshold of 10 is normal.
+    setMaxListeners(0, this.deadline.signal);
   }
 
   get lifecycle(): Lifecycle {
