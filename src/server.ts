@@ -6,6 +6,7 @@ import { Adapters } from "./adapters/adapters.ts";
 import type { Config } from "./config/config.ts";
 import { Engine } from "./engine/engine.ts";
 import { createApp } from "./http/app.ts";
+import { clientErrorHandler } from "./http/client-errors.ts";
 import { Metrics } from "./metrics/metrics.ts";
 import { Scheduler } from "./scheduler/scheduler.ts";
 import { Gateway } from "./service/gateway.ts";
@@ -21,6 +22,9 @@ export interface RunningServer {
   shutdown(deadlineMs: number): Promise<{ drained: boolean }>;
 }
 
+/** How long requests cut at shutdown's deadline get to send their error before connections close. */
+const cutGraceMs = 2_000;
+
 const openapiPath = new URL("../openapi.yaml", import.meta.url);
 
 /**
@@ -28,7 +32,7 @@ const openapiPath = new URL("../openapi.yaml", import.meta.url);
  * work against them. Cheap; a process that never loads a model (a worker) builds this much.
  */
 export async function createGateway(config: Config, logger: Logger, store?: Store): Promise<Gateway> {
-  const shared = store ?? (await openStore(config.redisUrl));
+  const shared = store ?? (await openStore(config.redisUrl, { timeoutMs: config.storeTimeoutMs, logger }));
   const scheduler = new Scheduler({ maxQueue: config.maxQueue, timeoutMs: config.requestTimeoutMs, retryAfterSeconds: config.retryAfterSeconds });
   let gateway: Gateway | undefined;
   const metrics = new Metrics({
@@ -63,7 +67,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   if (config.apiKeys.length + config.adminApiKeys.length === 0) logger.warn("API_KEYS and ADMIN_API_KEYS are unset: every route is open without authentication");
   const gateway = await createGateway(config, logger);
   const app = createApp(gateway, readFileSync(openapiPath, "utf8"));
-  const server = await listen(app.fetch, config.host, config.port);
+  const server = await listen(app.fetch, config.host, config.port, config.maxHeaderBytes);
   const address = server.address() as AddressInfo;
   const url = `http://${config.host}:${address.port}`;
   logger.info({ url }, "listening");
@@ -75,6 +79,11 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     async shutdown(deadlineMs) {
       gateway.drain();
       const drained = await gateway.requests.waitForIdle(deadlineMs);
+      if (!drained) {
+        // Past the deadline: requests end with an error the client can read (a stream's last event, then [DONE]) before the sockets close.
+        gateway.cutInFlight();
+        await gateway.requests.waitForIdle(cutGraceMs);
+      }
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         (server as { closeAllConnections?: () => void }).closeAllConnections?.();
@@ -90,9 +99,10 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   };
 }
 
-function listen(fetch: (request: Request) => Response | Promise<Response>, hostname: string, port: number): Promise<ServerType> {
+function listen(fetch: (request: Request) => Response | Promise<Response>, hostname: string, port: number, maxHeaderBytes: number): Promise<ServerType> {
   return new Promise((resolve, reject) => {
-    const server = serve({ fetch, hostname, port }, () => resolve(server));
+    const server = serve({ fetch, hostname, port, serverOptions: { maxHeaderSize: maxHeaderBytes } }, () => resolve(server));
+    server.on("clientError", clientErrorHandler(maxHeaderBytes));
     server.once("error", reject);
   });
 }

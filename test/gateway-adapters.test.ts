@@ -130,7 +130,9 @@ describe("LoRA adapters over HTTP", () => {
       result.top.forEach((position, j) => {
         const reference = expected.top[j]!;
         assert.deepEqual(Object.keys(position).sort(), Object.keys(reference).sort(), `request ${i} position ${j}`);
-        for (const [token, logprob] of Object.entries(position)) assert.ok(Math.abs(logprob - reference[token]!) < 1e-4, `request ${i} position ${j} ${token}`);
+        // Batched and solo decodes round differently in the last bits (~1e-4 here); another
+        // version's weights would move these logprobs by far more.
+        for (const [token, logprob] of Object.entries(position)) assert.ok(Math.abs(logprob - reference[token]!) < 2e-3, `request ${i} position ${j} ${token}: ${logprob} vs ${reference[token]}`);
       });
     });
   });

@@ -17,8 +17,8 @@ export interface TestGateway {
   close(): Promise<void>;
 }
 
-/** A real gateway on a free loopback port, with the official SDK pointed at it. */
-export async function startTestGateway(environment: Environment = {}): Promise<TestGateway> {
+/** A real gateway on a free loopback port, with the official SDK pointed at it; `logLines` collects its log (set LOG_LEVEL too). */
+export async function startTestGateway(environment: Environment = {}, options: { logLines?: string[] } = {}): Promise<TestGateway> {
   const config = loadConfig({
     HOST: "127.0.0.1",
     PORT: "0",
@@ -32,7 +32,9 @@ export async function startTestGateway(environment: Environment = {}): Promise<T
     SPECULATION: "off",
     ...environment,
   });
-  const server = await startServer(config, createLogger(config.logLevel));
+  const lines = options.logLines;
+  const logger = lines === undefined ? createLogger(config.logLevel) : createLogger(config.logLevel, { write: (line: string) => void lines.push(line) });
+  const server = await startServer(config, logger);
   await server.loaded;
   const apiKey = config.apiKeys[0] ?? "unused";
   return {

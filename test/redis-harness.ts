@@ -7,20 +7,44 @@ export interface TestRedis {
   stop(): Promise<void>;
 }
 
+/** A redis-server this test owns, so it can inflict faults on it. */
+export interface ControlledRedis extends TestRedis {
+  /** SIGSTOP: connections stay open, nothing answers. */
+  freeze(): void;
+  thaw(): void;
+  /** Stops it; `start` brings it back on the same port, empty (no persistence). */
+  start(): Promise<void>;
+}
+
 /** REDIS_URL when set; otherwise a throwaway redis-server on a free loopback port, no persistence. */
 export async function startTestRedis(): Promise<TestRedis> {
   const existing = process.env.REDIS_URL;
   if (existing !== undefined && existing !== "") return { url: existing, stop: async () => undefined };
+  return startControlledRedis();
+}
+
+/** Always a redis-server of its own (REDIS_URL is not one a test may stop or freeze). */
+export async function startControlledRedis(): Promise<ControlledRedis> {
   const port = await freePort();
-  const server: ChildProcess = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: "ignore" });
-  const exited = new Promise<void>((resolve) => server.once("exit", () => resolve()));
-  const failed = new Promise<never>((_, reject) => server.once("error", (error) => reject(new Error(`redis-server could not start: ${error.message}`))));
   const url = `redis://127.0.0.1:${port}`;
-  await Promise.race([waitForPing(url), failed]);
+  let server: ChildProcess | undefined;
+  let exited = Promise.resolve();
+  const start = async (): Promise<void> => {
+    const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: "ignore" });
+    server = child;
+    exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+    const failed = new Promise<never>((_, reject) => child.once("error", (error) => reject(new Error(`redis-server could not start: ${error.message}`))));
+    await Promise.race([waitForPing(url), failed]);
+  };
+  await start();
   return {
     url,
+    freeze: () => void server?.kill("SIGSTOP"),
+    thaw: () => void server?.kill("SIGCONT"),
+    start,
     stop: async () => {
-      server.kill("SIGTERM");
+      server?.kill("SIGCONT");
+      server?.kill("SIGTERM");
       await exited;
     },
   };

@@ -1,3 +1,4 @@
+import { readFile } from "node:fs/promises";
 import type { Logger } from "pino";
 import type { GgufLayout } from "../../kernels/gguf/types.ts";
 import type { Config } from "../config/config.ts";
@@ -35,6 +36,11 @@ export class Adapters {
   /** Versions this replica could not build (bad bytes, missing blob, store hiccup), by when: retried after retryFailedMs. */
   private readonly failed = new Map<string, number>();
   private seenEpoch = -1;
+  /** The registry lifetime this replica last saw (AdapterRegistry.generation). */
+  private generation: string | undefined;
+  /** The highest version of each name this replica has served: a registry that lost its counters continues above it. */
+  private readonly highestVersion = new Map<string, number>();
+  private syncFailing = false;
   private queue: Promise<unknown> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
   private syncing = false;
@@ -78,6 +84,9 @@ export class Adapters {
     const shape = checkAdapter(bytes, request.loraPath, this.baseLayout());
     const sha256 = sha256Hex(bytes);
     return this.exclusive(async () => {
+      await this.checkGeneration();
+      const served = this.highestVersion.get(request.name);
+      if (served !== undefined) await this.registry.raiseVersion(request.name, served);
       const record: AdapterRecord = {
         name: request.name,
         version: await this.registry.nextVersion(request.name),
@@ -111,6 +120,7 @@ export class Adapters {
 
   async unload(name: string): Promise<void> {
     await this.exclusive(async () => {
+      await this.checkGeneration();
       const record = await this.registry.get(name);
       if (record === undefined && !this.live.has(name)) throw modelNotFound(name);
       await this.registry.remove(name);
@@ -130,8 +140,16 @@ export class Adapters {
     this.timer = setInterval(() => {
       if (this.syncing) return;
       this.syncing = true;
+      // Logged when syncing starts failing and when it recovers, not on every attempt.
       this.sync()
-        .catch((error: unknown) => this.logger.warn({ err: error }, "adapter sync failed"))
+        .then(() => {
+          if (this.syncFailing) this.logger.info("adapter sync recovered");
+          this.syncFailing = false;
+        })
+        .catch((error: unknown) => {
+          if (!this.syncFailing) this.logger.warn({ err: error }, "adapter sync failed; retrying every ADAPTER_SYNC_MS");
+          this.syncFailing = true;
+        })
         .finally(() => (this.syncing = false));
     }, this.options.adapterSyncMs);
     this.timer.unref();
@@ -154,9 +172,12 @@ export class Adapters {
   }
 
   private async syncNow(): Promise<void> {
+    await this.checkGeneration();
     const epoch = await this.registry.epoch();
     if (epoch === this.seenEpoch) return;
     const wanted = new Map((await this.registry.list()).filter((record) => record.base === this.base.id).map((record) => [record.name, record]));
+    // Emptied between the two reads: this list is not the registry's word; the next sync republishes.
+    if ((await this.registry.generation()) !== this.generation) return;
     for (const name of [...this.live.keys()]) if (!wanted.has(name)) this.retire(name);
     let complete = true;
     for (const record of wanted.values()) {
@@ -179,6 +200,24 @@ export class Adapters {
     }
     // Until every record is served, keep looking even when the epoch stays put.
     if (complete) this.seenEpoch = epoch;
+  }
+
+  /**
+   * A registry that lost its data (Redis restarted empty or flushed) never unloads live adapters:
+   * this replica puts back every version it serves (counter, bytes, record), loudly, and then
+   * syncs in full. Runs before every sync, load and unload.
+   */
+  private async checkGeneration(): Promise<void> {
+    const generation = await this.registry.generation();
+    if (this.generation !== undefined && generation !== this.generation) {
+      const versions = this.versions();
+      this.logger.error({ adapters: versions.map((version) => version.label) }, "the adapter registry lost its data (store restarted or flushed); republishing the adapters this replica serves");
+      let restored = 0;
+      for (const version of versions) if (await this.registry.restore(version.record, await readFile(version.served.path))) restored++;
+      this.logger.warn({ restored, served: versions.length }, "adapter registry republished");
+      this.seenEpoch = -1;
+    }
+    this.generation = generation;
   }
 
   /** Another replica's version: its bytes from the store, checked as a client's file would be. */
@@ -207,6 +246,8 @@ export class Adapters {
 
   /** New requests get `version` from now on; the one it replaces drains, then is freed. */
   private install(version: AdapterVersion): void {
+    const { name, version: number } = version.record;
+    this.highestVersion.set(name, Math.max(number, this.highestVersion.get(name) ?? 0));
     this.retire(version.record.name);
     this.live.set(version.record.name, version);
   }

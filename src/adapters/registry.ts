@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import type { Store } from "../store/store.ts";
 
 /** What every replica knows about a loaded adapter: enough to fetch, verify and serve it. */
@@ -29,6 +30,8 @@ const versionPrefix = "adapters:version:";
 const blobPrefix = "adapters:blob:";
 /** Bumped after every change, so a replica polls one key instead of listing every record. */
 const epochKey = "adapters:epoch";
+/** A random id written once per registry lifetime: a store that lost its data (restarted empty, flushed) has a new one. */
+const generationKey = "adapters:generation";
 
 /**
  * The adapter registry on the shared store: records by name, file bytes content-addressed by
@@ -39,6 +42,34 @@ export class AdapterRegistry {
 
   nextVersion(name: string): Promise<number> {
     return this.store.increment(versionPrefix + name);
+  }
+
+  /** Raises a name's version counter to at least `version` (after a store lost its counters), so versions never go backwards. */
+  async raiseVersion(name: string, version: number): Promise<void> {
+    const current = await this.store.increment(versionPrefix + name, 0);
+    if (current < version) await this.store.increment(versionPrefix + name, version - current);
+  }
+
+  /** This registry's lifetime id, created by whichever replica asks first. */
+  async generation(): Promise<string> {
+    const existing = await this.store.get(generationKey);
+    if (existing !== null) return existing;
+    const fresh = randomUUID();
+    if (await this.store.setIfAbsent(generationKey, fresh)) return fresh;
+    return (await this.store.get(generationKey)) ?? fresh;
+  }
+
+  /**
+   * Puts back a version a replica still serves after the registry lost it: counter, bytes and
+   * record, unless the registry already holds that version or a newer one. True when it did.
+   */
+  async restore(record: AdapterRecord, bytes: Uint8Array): Promise<boolean> {
+    await this.raiseVersion(record.name, record.version);
+    const existing = await this.get(record.name);
+    if (existing !== undefined && existing.version >= record.version) return false;
+    await this.putBlob(record.sha256, bytes);
+    await this.publish(record);
+    return true;
   }
 
   async epoch(): Promise<number> {

@@ -8,6 +8,15 @@ const csv = z
   .string()
   .transform((value) => value.split(",").map((part) => part.trim()).filter((part) => part.length > 0));
 
+/** `https://host[:port]` exactly as a browser sends it in Origin (no path, no trailing slash). */
+function isOrigin(value: string): boolean {
+  try {
+    return new URL(value).origin === value;
+  } catch {
+    return false;
+  }
+}
+
 const boolean = z.enum(["true", "false", "1", "0"]).transform((value) => value === "true" || value === "1");
 
 const envSchema = z.object({
@@ -23,9 +32,13 @@ const envSchema = z.object({
   /** A Jinja chat template file used instead of the GGUFs' own. */
   CHAT_TEMPLATE: z.string().optional(),
   REDIS_URL: z.string().optional(),
+  /** Redis connect and command timeout; past it a route that needs the store answers 503 store_unavailable. */
+  STORE_TIMEOUT_MS: z.coerce.number().int().min(10).default(2_000),
   API_KEYS: csv.optional(),
   ADMIN_API_KEYS: csv.optional(),
   METRICS_AUTH: boolean.default(false),
+  /** Browser origins (scheme://host[:port]) allowed to call the API cross-site; unset: CORS off. */
+  CORS_ORIGINS: csv.pipe(z.array(z.string().refine(isOrigin, "each entry must be an origin such as https://app.example.com"))).optional(),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   GPU: z.enum(["auto", "false", "cuda", "vulkan", "metal"]).default("auto"),
   THREADS: z.coerce.number().int().min(1).default(1),
@@ -36,6 +49,11 @@ const envSchema = z.object({
   MAX_QUEUE: z.coerce.number().int().min(0).default(64),
   REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1).default(120_000),
   MAX_BODY_BYTES: z.coerce.number().int().min(1).default(1_048_576),
+  /** Request line plus headers (Node's maxHeaderSize); past it 431. */
+  MAX_HEADER_BYTES: z.coerce.number().int().min(1024).default(16_384),
+  MAX_URL_BYTES: z.coerce.number().int().min(64).default(8192),
+  /** Prompts and messages go into the request log only when this is true. */
+  LOG_PROMPTS: boolean.default(false),
   MAX_TOKENS_BUDGET: z.coerce.number().int().min(1).default(8192),
   SHUTDOWN_DEADLINE_MS: z.coerce.number().int().min(0).default(30_000),
   RETRY_AFTER_SECONDS: z.coerce.number().int().min(1).default(1),
@@ -65,9 +83,11 @@ export interface Config {
   draftModelPath: string;
   chatTemplatePath: string | undefined;
   redisUrl: string | undefined;
+  storeTimeoutMs: number;
   apiKeys: string[];
   adminApiKeys: string[];
   metricsRequireAuth: boolean;
+  corsOrigins: string[];
   logLevel: string;
   gpu: "auto" | false | "cuda" | "vulkan" | "metal";
   threads: number;
@@ -80,6 +100,9 @@ export interface Config {
   maxQueue: number;
   requestTimeoutMs: number;
   maxBodyBytes: number;
+  maxHeaderBytes: number;
+  maxUrlBytes: number;
+  logPrompts: boolean;
   maxTokensBudget: number;
   shutdownDeadlineMs: number;
   retryAfterSeconds: number;
@@ -148,9 +171,11 @@ export function loadConfig(environment: Environment, argv: readonly string[] = [
     draftModelPath: env.DRAFT_MODEL,
     chatTemplatePath: env.CHAT_TEMPLATE,
     redisUrl: env.REDIS_URL,
+    storeTimeoutMs: env.STORE_TIMEOUT_MS,
     apiKeys: env.API_KEYS ?? [],
     adminApiKeys: env.ADMIN_API_KEYS ?? [],
     metricsRequireAuth: env.METRICS_AUTH,
+    corsOrigins: env.CORS_ORIGINS ?? [],
     logLevel: env.LOG_LEVEL,
     gpu: env.GPU === "false" ? false : env.GPU,
     threads: env.THREADS,
@@ -161,6 +186,9 @@ export function loadConfig(environment: Environment, argv: readonly string[] = [
     maxQueue: env.MAX_QUEUE,
     requestTimeoutMs: env.REQUEST_TIMEOUT_MS,
     maxBodyBytes: env.MAX_BODY_BYTES,
+    maxHeaderBytes: env.MAX_HEADER_BYTES,
+    maxUrlBytes: env.MAX_URL_BYTES,
+    logPrompts: env.LOG_PROMPTS,
     maxTokensBudget: env.MAX_TOKENS_BUDGET,
     shutdownDeadlineMs: env.SHUTDOWN_DEADLINE_MS,
     retryAfterSeconds: env.RETRY_AFTER_SECONDS,

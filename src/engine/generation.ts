@@ -6,6 +6,7 @@
  */
 import { randomInt } from "node:crypto";
 import type { LlamaContextSequence } from "node-llama-cpp";
+import { linkSignals } from "../lifecycle/linked-signal.ts";
 import type { Metrics } from "../metrics/metrics.ts";
 import type { SpecDecodeUsage } from "../protocol/sampling-fields.ts";
 import type { Lease, Pool } from "../scheduler/scheduler.ts";
@@ -129,7 +130,9 @@ export async function runGeneration(
     services.metrics.queueTime.observe(labels, lease.queuedSeconds);
     services.metrics.promptTokens.inc(labels, samples.reduce((sum, { prompt }) => sum + prompt.length, 0));
     const failure = new AbortController();
-    const signal = AbortSignal.any([lease.signal, failure.signal]);
+    // linkSignals rather than AbortSignal.any, which leaks on Node 20 (see linked-signal.ts).
+    using linked = linkSignals([lease.signal, failure.signal]);
+    const signal = linked.signal;
     const sequencesOf = (i: number): LlamaContextSequence[] => lease.items.slice(i * k, (i + 1) * k);
     const scores = await evaluatePrompts(plan, samples, sequencesOf);
     const settled = await Promise.allSettled(samples.map((sample, i) =>

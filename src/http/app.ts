@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import { cors } from "hono/cors";
 import { chatRequestSchema } from "../protocol/chat.ts";
 import { completionRequestSchema } from "../protocol/completions.ts";
 import { embeddingRequestSchema } from "../protocol/embeddings.ts";
@@ -10,7 +11,9 @@ import type { Gateway } from "../service/gateway.ts";
 import type { GatewayEnv } from "./env.ts";
 import { clientClosedStatus, errorResponse, isClientClosed, toApiError } from "./error-response.ts";
 import { auth } from "./middleware/auth.ts";
+import { originGuard } from "./middleware/origin-guard.ts";
 import { requestContext } from "./middleware/request-context.ts";
+import { urlLimit } from "./middleware/url-limit.ts";
 import { readJsonBody } from "./body.ts";
 import { adapterRoutes } from "./routes/adapters.ts";
 import { docsRoutes } from "./routes/docs.ts";
@@ -26,6 +29,9 @@ export function createApp(gateway: Gateway, openapiYaml: string): Hono<GatewayEn
   const { config } = gateway;
   const publicPaths = new Set(["/health", "/ready", ...(config.metricsRequireAuth ? [] : ["/metrics"])]);
   app.use(requestContext(gateway.logger, gateway.metrics, gateway.requests));
+  app.use(urlLimit(config.maxUrlBytes));
+  if (config.corsOrigins.length > 0) app.use(cors({ origin: config.corsOrigins, allowHeaders: ["authorization", "content-type", "x-request-id"], exposeHeaders: ["x-request-id", "retry-after"], maxAge: 600 }));
+  app.use(originGuard(config.corsOrigins));
   app.use(auth({ keys: [...config.apiKeys, ...config.adminApiKeys], publicPaths }));
   app.route("/", healthRoutes(gateway));
   app.route("/", metricsRoutes(gateway.metrics));
@@ -42,6 +48,7 @@ export function createApp(gateway: Gateway, openapiYaml: string): Hono<GatewayEn
     const apiError = toApiError(error);
     if (apiError.status >= 500 && apiError.type === "server_error") gateway.logger.error({ err: error, request_id: requestId }, "unhandled error");
     else c.get("log").set({ error: apiError.message });
+    if (apiError.code === "not_ready" || apiError.code === "shutting_down") c.get("log").level ??= "warn";
     return errorResponse(apiError, requestId);
   });
   return app;

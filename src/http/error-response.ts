@@ -1,9 +1,11 @@
 import { UnsupportedTensorTypeError } from "../../kernels/gguf/errors.ts";
-import { ApiError, ClientClosed, internalError, invalidRequest } from "../protocol/errors.ts";
+import { ApiError, ClientClosed, internalError, invalidRequest, storeUnavailable } from "../protocol/errors.ts";
+import { StoreUnavailable } from "../store/store-unavailable.ts";
 
 /** The one place an error becomes an HTTP status and an OpenAI-shaped body. */
 export function toApiError(error: unknown): ApiError {
   if (error instanceof ApiError) return error;
+  if (error instanceof StoreUnavailable) return storeUnavailable(error.retryAfterSeconds);
   // A GGUF tensor type the tfjs side cannot decode is a property of the file, not a server fault (no server path in the message).
   if (error instanceof UnsupportedTensorTypeError) {
     const tensor = error.tensor === undefined ? "A GGUF tensor" : `GGUF tensor ${error.tensor}`;

@@ -6,8 +6,8 @@ export interface SseHandlers {
   /** An error after the stream started: its payload is sent as a final event. */
   errorPayload(error: unknown): unknown;
   isClientGone(error: unknown): boolean;
-  /** Called once when the stream ends, with whether the client saw all of it. */
-  done(outcome: "complete" | "failed" | "client_closed"): void;
+  /** Called once when the stream ends, with whether the client saw all of it (and the error when it failed). */
+  done(outcome: "complete" | "failed" | "client_closed", error?: unknown): void;
   headers: Record<string, string>;
 }
 
@@ -40,7 +40,7 @@ export async function sseResponse(handlers: SseHandlers): Promise<Response> {
     } catch {
       outcome = "client_closed";
     }
-    handlers.done(outcome);
+    handlers.done(outcome, error);
   };
   const running = handlers.run(send);
   // Until the first chunk, a failure (validation, 429, timeout in the queue) is still a plain HTTP error.

@@ -7,6 +7,8 @@ export interface RequestLogFields {
   queue_ms?: number;
   ttft_ms?: number;
   error?: string;
+  /** The request's prompt or messages, only with LOG_PROMPTS=true. */
+  prompt?: unknown;
 }
 
 /**
@@ -20,6 +22,11 @@ export class RequestLog {
   private written = false;
   /** Set by handlers whose response body is still being produced after they return. */
   deferred = false;
+  /**
+   * Set when a failure status is the designed answer, not something to alert on: /ready's 503
+   * while loading or draining is "info", other routes' not_ready / shutting_down 503s "warn".
+   */
+  level: "info" | "warn" | undefined;
 
   constructor(
     private readonly logger: Logger,
@@ -38,7 +45,7 @@ export class RequestLog {
     if (this.written) return;
     this.written = true;
     this.onFinish();
-    const level = status >= 500 ? "error" : status >= 400 ? "warn" : "info";
+    const level = this.level ?? (status >= 500 ? "error" : status >= 400 ? "warn" : "info");
     this.logger[level]({
       request_id: this.requestId,
       method: this.method,

@@ -56,6 +56,18 @@ export const routeNotFound = (path: string): ApiError =>
 export const payloadTooLarge = (limit: number): ApiError =>
   new ApiError(413, "invalid_request_error", `Request body exceeds ${limit} bytes.`, null, "payload_too_large");
 
+export const unsupportedMediaType = (): ApiError =>
+  new ApiError(415, "invalid_request_error", "This route takes a JSON body: send it with Content-Type: application/json.", null, "unsupported_media_type");
+
+export const originNotAllowed = (origin: string): ApiError =>
+  new ApiError(403, "permission_error", `Requests from the browser origin ${JSON.stringify(origin.slice(0, 200))} may not change state here; list it in CORS_ORIGINS to allow it.`, null, "origin_not_allowed");
+
+export const uriTooLong = (limit: number): ApiError =>
+  new ApiError(414, "invalid_request_error", `The request URL exceeds ${limit} bytes.`, null, "uri_too_long");
+
+export const headersTooLarge = (limit: number): ApiError =>
+  new ApiError(431, "invalid_request_error", `The request line and headers exceed ${limit} bytes.`, null, "headers_too_large");
+
 export const queueFull = (retryAfter: number): ApiError =>
   new ApiError(429, "rate_limit_error", "The server is at capacity; retry later.", null, "rate_limit_exceeded", retryAfter);
 
@@ -65,8 +77,14 @@ export const requestTimeout = (ms: number): ApiError =>
 export const shuttingDown = (): ApiError =>
   new ApiError(503, "service_unavailable_error", "The server is shutting down.", null, "shutting_down");
 
+export const shutdownDeadline = (ms: number): ApiError =>
+  new ApiError(503, "service_unavailable_error", `The server shut down before this request finished (SHUTDOWN_DEADLINE_MS is ${ms}).`, null, "shutting_down");
+
 export const notReady = (): ApiError =>
   new ApiError(503, "service_unavailable_error", "The models are still loading.", null, "not_ready");
+
+export const storeUnavailable = (retryAfter: number): ApiError =>
+  new ApiError(503, "service_unavailable_error", "The shared store (Redis) is unreachable; this route needs it. Retry later.", null, "store_unavailable", retryAfter);
 
 export const internalError = (): ApiError =>
   new ApiError(500, "server_error", "The server had an error while processing your request.", null, "internal_error");

@@ -1,5 +1,6 @@
 import { Activity } from "../lifecycle/activity.ts";
-import { ClientClosed, invalidRequest, queueFull, requestTimeout, shuttingDown } from "../protocol/errors.ts";
+import { linkSignals } from "../lifecycle/linked-signal.ts";
+import { ApiError, ClientClosed, invalidRequest, queueFull, requestTimeout, shuttingDown } from "../protocol/errors.ts";
 
 export interface SchedulerOptions {
   /** Requests allowed to wait for sequences; one more is refused with 429. */
@@ -65,7 +66,9 @@ export class Scheduler {
     // 100 ms deadline that never came), and the request would then never time out.
     const deadline = new AbortController();
     const timer = setTimeout(() => deadline.abort(), this.options.timeoutMs);
-    const signal = AbortSignal.any([clientSignal, deadline.signal]);
+    // linkSignals rather than AbortSignal.any, which leaks on Node 20 (see linked-signal.ts).
+    using linked = linkSignals([clientSignal, deadline.signal]);
+    const signal = linked.signal;
     const arrived = performance.now();
     const end = this.inFlight.begin();
     try {
@@ -148,5 +151,7 @@ function mappedAbort(signal: AbortSignal, clientSignal: AbortSignal, timeoutMs: 
 }
 
 function abortError(clientSignal: AbortSignal, timeoutMs: number): Error {
-  return clientSignal.aborted ? new ClientClosed() : requestTimeout(timeoutMs);
+  // The server may abort a request itself (shutdown's deadline) with the error to report.
+  if (clientSignal.aborted) return clientSignal.reason instanceof ApiError ? clientSignal.reason : new ClientClosed();
+  return requestTimeout(timeoutMs);
 }

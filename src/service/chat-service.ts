@@ -8,7 +8,7 @@ import { invalidRequest } from "../protocol/errors.ts";
 import type { Gateway } from "./gateway.ts";
 import { generate, usage, type ChunkSink } from "./generation-flow.ts";
 import { chatLogprobs } from "./logprobs.ts";
-import { buildPlan } from "./plan.ts";
+import { buildPlan, checkPromptTexts } from "./plan.ts";
 
 interface PreparedChat {
   model: ServedModel;
@@ -82,7 +82,10 @@ export function streamChatCompletion(gateway: Gateway, request: ChatRequest, sig
 function prepare(gateway: Gateway, model: ServedModel, fingerprint: string, request: ChatRequest): PreparedChat {
   if (request.top_logprobs != null && request.logprobs !== true) throw invalidRequest("top_logprobs requires logprobs to be true.", "top_logprobs");
   if (request.top_logprobs != null && request.top_logprobs > 5) throw invalidRequest("top_logprobs above 5 is not supported.", "top_logprobs");
-  const rendered = model.chatRenderer.render(request.messages.map(toTemplateMessage));
+  const messages = request.messages.map(toTemplateMessage);
+  // The rendered prompt holds every message's content, so their total bounds it from below.
+  checkPromptTexts(model, [messages.map((message) => message.content).join("")], request.n ?? 1, "messages");
+  const rendered = model.chatRenderer.render(messages);
   const plan = buildPlan(request, {
     model,
     prompts: [rendered.tokens],

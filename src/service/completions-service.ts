@@ -9,7 +9,7 @@ import { invalidRequest } from "../protocol/errors.ts";
 import type { Gateway } from "./gateway.ts";
 import { generate, usage, type ChunkSink } from "./generation-flow.ts";
 import { completionLogprobs } from "./logprobs.ts";
-import { buildPlan } from "./plan.ts";
+import { buildPlan, checkPromptTexts, tokenizeEach } from "./plan.ts";
 
 interface PreparedCompletion {
   model: ServedModel;
@@ -69,7 +69,7 @@ export function streamCompletion(gateway: Gateway, request: CompletionRequest, s
   );
 }
 
-function prepare(gateway: Gateway, model: ServedModel, fingerprint: string, request: CompletionRequest): PreparedCompletion {
+async function prepare(gateway: Gateway, model: ServedModel, fingerprint: string, request: CompletionRequest): Promise<PreparedCompletion> {
   const n = request.n ?? 1;
   const bestOf = request.best_of ?? n;
   if (request.suffix != null && request.suffix !== "") throw invalidRequest("suffix is not supported by this model.", "suffix");
@@ -77,7 +77,7 @@ function prepare(gateway: Gateway, model: ServedModel, fingerprint: string, requ
   // Ranking needs every sample finished, so nothing could be streamed; best_of = n ranks nothing.
   if (request.stream === true && bestOf > n) throw invalidRequest("best_of cannot be used with stream.", "best_of");
   if (request.max_tokens === 0 && request.echo !== true) throw invalidRequest("max_tokens 0 only makes sense with echo (scoring the prompt).", "max_tokens");
-  const prompts = promptTokens(model, request.prompt);
+  const prompts = await promptTokens(model, request.prompt, bestOf);
   const plan = buildPlan(request, {
     model,
     prompts,
@@ -99,10 +99,13 @@ function prepare(gateway: Gateway, model: ServedModel, fingerprint: string, requ
   };
 }
 
-/** OpenAI's four prompt forms: text, texts, tokens, token lists. */
-function promptTokens(model: ServedModel, prompt: CompletionRequest["prompt"]): number[][] {
-  if (typeof prompt === "string") return [model.tokenize(prompt)];
-  if (prompt.every((item) => typeof item === "string")) return (prompt as string[]).map((text) => model.tokenize(text));
+/** OpenAI's four prompt forms: text, texts, tokens, token lists; texts are bounded before they are tokenized. */
+async function promptTokens(model: ServedModel, prompt: CompletionRequest["prompt"], samplesPerPrompt: number): Promise<number[][]> {
+  if (typeof prompt === "string" || prompt.every((item) => typeof item === "string")) {
+    const texts = typeof prompt === "string" ? [prompt] : (prompt as string[]);
+    checkPromptTexts(model, texts, samplesPerPrompt, "prompt");
+    return tokenizeEach(texts, (text) => model.tokenize(text));
+  }
   if (prompt.every((item) => typeof item === "number")) return [prompt as number[]];
   return prompt as number[][];
 }

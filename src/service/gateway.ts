@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import type { Logger } from "pino";
 import type { Adapters } from "../adapters/adapters.ts";
 import { versionLabel, type AdapterRecord } from "../adapters/registry.ts";
@@ -5,7 +6,7 @@ import type { Config } from "../config/config.ts";
 import type { Engine } from "../engine/engine.ts";
 import { Activity } from "../lifecycle/activity.ts";
 import type { Metrics } from "../metrics/metrics.ts";
-import { modelNotFound, notReady, shuttingDown } from "../protocol/errors.ts";
+import { modelNotFound, notReady, shutdownDeadline, shuttingDown } from "../protocol/errors.ts";
 import type { Scheduler } from "../scheduler/scheduler.ts";
 import type { Store } from "../store/store.ts";
 import { systemFingerprint } from "./fingerprint.ts";
@@ -22,6 +23,7 @@ export class Gateway {
   readonly fingerprint: string;
   /** HTTP requests not yet fully answered (a stream counts until its last byte). */
   readonly requests = new Activity();
+  private readonly deadline = new AbortController();
 
   constructor(
     readonly config: Config,
@@ -31,6 +33,8 @@ export class Gateway {
     readonly store: Store,
   ) {
     this.fingerprint = systemFingerprint(config);
+    // Every request in flight listens to it (linkSignals), so more than Node's warning threshold of 10 is normal.
+    setMaxListeners(0, this.deadline.signal);
   }
 
   get lifecycle(): Lifecycle {
@@ -54,6 +58,16 @@ export class Gateway {
   drain(): void {
     this.stage = "draining";
     this.scheduler.startDraining();
+  }
+
+  /** Aborts, with the error to report, when shutdown's deadline passes; requests listen to it beside their client's signal. */
+  get deadlineSignal(): AbortSignal {
+    return this.deadline.signal;
+  }
+
+  /** Ends what is still running at shutdown's deadline: each request answers (or ends its stream with) `shutting_down`. */
+  cutInFlight(): void {
+    this.deadline.abort(shutdownDeadline(this.config.shutdownDeadlineMs));
   }
 
   /** The loaded engine, or the 503 that says why there is none to serve with. */
@@ -84,5 +98,4 @@ export class Gateway {
   activeDraftSequences(): number {
     return (this.loadedEngine?.activeDraftSequences() ?? 0) + (this.loadedAdapters?.activeDraftSequences() ?? 0);
   }
-
 }

@@ -30,12 +30,12 @@ export async function generate<P extends Prepared, R>(
   modelId: string,
   signal: AbortSignal,
   log: RequestLog,
-  prepare: (model: ServedModel, fingerprint: string) => P,
+  prepare: (model: ServedModel, fingerprint: string) => P | Promise<P>,
   respond: (generated: Generated<P>) => R | Promise<R>,
   listen?: (prepared: P) => GenerationListener,
 ): Promise<R> {
   using hold = gateway.acquire(modelId);
-  const prepared = prepare(hold.model, hold.fingerprint);
+  const prepared = await prepare(hold.model, hold.fingerprint);
   log.set({ model: hold.model.id });
   const result = await runGeneration(gateway, hold.model, prepared.plan, signal, log.arrivedAt, listen?.(prepared));
   record(log, result);

@@ -1,6 +1,7 @@
 import type { SamplingParams } from "../engine/sampling/params.ts";
 import type { ServedModel } from "../engine/served-model.ts";
 import type { SpeculationRequest } from "../engine/speculation.ts";
+import { longestTokenChars } from "../engine/vocabulary.ts";
 import { contextLengthExceeded, invalidRequest } from "../protocol/errors.ts";
 import type { GenerationPlan } from "../engine/generation.ts";
 
@@ -66,6 +67,38 @@ export function buildPlan(request: SamplingRequest, options: PlanOptions): Gener
     scorePrompt: options.scorePrompt,
     speculation: checkSpeculation(model, request.speculation ?? undefined),
   };
+}
+
+/**
+ * Refuses, before any tokenization, what cannot fit: more choices than the model has sequences,
+ * or a text longer than the context could hold even if every token were the vocabulary's
+ * longest (a text of C characters needs at least C / longest tokens). Tokenization is a
+ * synchronous native call on the event loop; this bounds each one (7,680 characters for the
+ * demo model: 512 tokens x 15) and how many one request makes.
+ */
+export function checkPromptTexts(model: ServedModel, texts: readonly string[], samplesPerPrompt: number, param: "prompt" | "messages"): void {
+  const samples = texts.length * samplesPerPrompt;
+  if (samples > model.pool.size) {
+    throw invalidRequest(`This request asks for ${samples} parallel sequences (prompts x ${samplesPerPrompt}); the model serves at most ${model.pool.size}.`, "n");
+  }
+  const limit = model.contextSize * longestTokenChars(model);
+  const longest = Math.max(0, ...texts.map((text) => text.length));
+  if (longest > limit) {
+    throw contextLengthExceeded(
+      `This model's maximum context length is ${model.contextSize} tokens. However, your ${param} has ${longest} characters, more than ${limit} (the context times the ${longestTokenChars(model)} characters of its longest token) could ever fit.`,
+      param,
+    );
+  }
+}
+
+/** Tokenizes prompt texts one at a time, letting other requests run between them. */
+export async function tokenizeEach(texts: readonly string[], tokenize: (text: string) => number[]): Promise<number[][]> {
+  const prompts: number[][] = [];
+  for (const text of texts) {
+    if (prompts.length > 0) await new Promise((resolve) => setImmediate(resolve));
+    prompts.push(tokenize(text));
+  }
+  return prompts;
 }
 
 /**

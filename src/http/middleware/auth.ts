@@ -40,11 +40,17 @@ export function adminOnly(options: { apiKeys: readonly string[]; adminKeys: read
 function keyMatcher(keys: readonly string[]): (header: string | undefined) => boolean {
   const digests = keys.map(digest);
   return (header = "") => {
-    const presented = digest(header.startsWith("Bearer ") ? header.slice("Bearer ".length).trim() : "");
+    const presented = digest(bearerToken(header));
     let matched = false;
     for (const known of digests) matched = timingSafeEqual(known, presented) || matched;
     return matched;
   };
+}
+
+/** The credentials of `Bearer <token>`; the scheme is case-insensitive (RFC 7235 section 2.1). */
+function bearerToken(header: string): string {
+  const match = /^bearer[ \t]+(.*)$/is.exec(header.trim());
+  return match === null ? "" : match[1]!.trim();
 }
 
 function digest(key: string): Buffer {

@@ -7,6 +7,8 @@ import type { Metrics } from "../../metrics/metrics.ts";
 import type { GatewayEnv } from "../env.ts";
 
 const acceptableRequestId = /^[\w.:-]{1,128}$/;
+/** Paths are bounded by MAX_URL_BYTES; a refused (414) one is logged cut to this. */
+const loggedPathChars = 512;
 
 /**
  * Gives every request an id (the client's x-request-id when sane), echoes it, logs one line when
@@ -16,7 +18,7 @@ export function requestContext(logger: Logger, metrics: Metrics, requests: Activ
   return async (c, next) => {
     const incoming = c.req.header("x-request-id");
     const requestId = incoming !== undefined && acceptableRequestId.test(incoming) ? incoming : `req_${randomUUID().replaceAll("-", "")}`;
-    const log = new RequestLog(logger, requestId, c.req.method, c.req.path, requests.begin());
+    const log = new RequestLog(logger, requestId, c.req.method, c.req.path.slice(0, loggedPathChars), requests.begin());
     c.set("requestId", requestId);
     c.set("log", log);
     c.header("x-request-id", requestId);

@@ -1,5 +1,6 @@
 import type { Context } from "hono";
 import type { z } from "zod";
+import { linkSignals } from "../../lifecycle/linked-signal.ts";
 import type { RequestLog } from "../../logging/request-log.ts";
 import type { ChunkSink } from "../../service/generation-flow.ts";
 import type { Gateway } from "../../service/gateway.ts";
@@ -24,22 +25,38 @@ export function generationRoute<Schema extends z.ZodType<{ stream?: boolean | nu
 ) {
   return async (c: Context<GatewayEnv>): Promise<Response> => {
     const request = validate(schema, await readJsonBody(c.req.raw, gateway.config.maxBodyBytes));
-    const signal = c.req.raw.signal;
+    // The client's disconnect, or the server's own cut at shutdown's deadline (whose reason is the
+    // error to report); unlinked from the gateway's long-lived signal once the request has ended.
+    const linked = linkSignals([c.req.raw.signal, gateway.deadlineSignal]);
+    const signal = linked.signal;
     const log = c.get("log");
-    if (request.stream !== true) return c.json(await handle(gateway, request, signal, log));
+    if (gateway.config.logPrompts) log.set({ prompt: "messages" in request ? request.messages : (request as { prompt?: unknown }).prompt });
+    if (request.stream !== true) {
+      try {
+        return c.json(await handle(gateway, request, signal, log));
+      } finally {
+        linked[Symbol.dispose]();
+      }
+    }
     log.deferred = true;
     try {
       return await sseResponse({
         run: (send) => stream(gateway, request, signal, log, send),
         errorPayload: (error) => toApiError(error).toBody(),
         isClientGone: isClientClosed,
-        done: (outcome) => {
-          if (outcome === "failed") log.set({ error: "failed after streaming started" });
-          log.finish(outcome === "client_closed" ? clientClosedStatus : 200);
+        done: (outcome, error) => {
+          linked[Symbol.dispose]();
+          if (outcome === "complete") return log.finish(200);
+          if (outcome === "client_closed") return log.finish(clientClosedStatus);
+          // The status the server chose (504 timeout, 503 shutdown, ...), though the client saw 200 and then the error event.
+          const apiError = toApiError(error);
+          log.set({ error: `after streaming started: ${apiError.message}` });
+          log.finish(apiError.status);
         },
         headers: { "x-request-id": c.get("requestId") },
       });
     } catch (error) {
+      linked[Symbol.dispose]();
       log.deferred = false;
       throw error;
     }

@@ -8,6 +8,8 @@ export function healthRoutes(gateway: Gateway): Hono<GatewayEnv> {
   const app = new Hono<GatewayEnv>();
   app.get("/health", (c) => c.json({ status: "ok" }));
   app.get("/ready", (c) => {
+    // Orchestrators poll this; "not ready yet" and "draining" are its normal answers.
+    c.get("log").level = "info";
     if (gateway.lifecycle === "draining") throw shuttingDown();
     if (gateway.lifecycle === "loading") throw notReady();
     return c.json({ status: "ready", models: [...(gateway.engine?.models.keys() ?? [])] });
