@@ -76,6 +76,12 @@ describe("metric_aware: Monte Carlo", () => {
     assert.ok(usage.completion_tokens >= 1 && usage.completion_tokens <= 8 * 3);
   });
 
+  it("samples follow the request's grammar, so every one parses", async () => {
+    const { choice } = await metricCompletion({ max_tokens: 4, grammar: "root ::= [0-9] [0-9]", metric_aware: { metric: "absolute_error", samples: 4, parse: "integer" } });
+    assert.equal(choice.metric_aware.unparsable, 0);
+    for (const { value } of choice.metric_aware.values) assert.ok(Number.isInteger(value) && (value as number) >= 0 && (value as number) <= 99);
+  });
+
   it("falls back to greedy decoding when no sample parses, and says so", async () => {
     const greedy = await gateway.client.completions.create({ model: "target", prompt: yearPrompt, max_tokens: 4, temperature: 0 });
     const { choice, usage } = await metricCompletion({ max_tokens: 4, metric_aware: { metric: "exact_match", samples: 4, parse: { labels: ["zqxj"] } } });
@@ -187,6 +193,7 @@ describe("metric_aware: bad input is a 400 naming the field", () => {
     ["with best_of", { best_of: 2, metric_aware: { metric: "absolute_error" } }, "best_of"],
     ["with logprobs", { logprobs: 1, metric_aware: { metric: "absolute_error" } }, "logprobs"],
     ["with echo", { echo: true, metric_aware: { metric: "absolute_error" } }, "echo"],
+    ["candidates with a grammar", { grammar: 'root ::= [0-9]', metric_aware: { metric: "absolute_error", candidates: ["1"] } }, "metric_aware.candidates"],
   ];
   for (const [name, body, param] of cases) {
     it(name, async () => {

@@ -12,6 +12,7 @@ import { completionLogprobs } from "./logprobs.ts";
 import { buildMetricAwarePlan, metricAwareLimits } from "./metric-plan.ts";
 import { metricAwareField } from "./metric-evidence.ts";
 import { buildPlan, checkPromptTexts, tokenizeEach } from "./plan.ts";
+import { requestGrammar } from "./structured-output.ts";
 import type { MetricAwarePlan } from "../engine/metric-aware.ts";
 
 interface PreparedCompletion {
@@ -83,7 +84,7 @@ async function prepare(gateway: Gateway, model: ServedModel, fingerprint: string
   if (request.stream === true && bestOf > n) throw invalidRequest("best_of cannot be used with stream.", "best_of");
   if (request.max_tokens === 0 && request.echo !== true) throw invalidRequest("max_tokens 0 only makes sense with echo (scoring the prompt).", "max_tokens");
   const prompts = await promptTokens(model, request.prompt, bestOf);
-  const plan = buildPlan(request, {
+  const planned = buildPlan(request, {
     model,
     prompts,
     promptParam: "prompt",
@@ -96,6 +97,8 @@ async function prepare(gateway: Gateway, model: ServedModel, fingerprint: string
     extraStops: [],
     tokenBudget: gateway.config.maxTokensBudget,
   });
+  const grammar = await requestGrammar(model, request);
+  const plan = grammar === undefined ? planned : { ...planned, grammar };
   const metricAware = request.metric_aware == null ? undefined : buildMetricAwarePlan(request.metric_aware, request, plan, model, metricAwareLimits(gateway));
   return {
     model,

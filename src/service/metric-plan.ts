@@ -77,6 +77,8 @@ function estimatorOf(request: MetricAwareRequest, parser: Parser, plan: Generati
     return { kind: "monte_carlo", samples };
   }
   if (request.samples != null) throw invalidRequest("metric_aware.samples applies to Monte Carlo; with candidates every candidate is scored exactly.", param("samples"));
+  // Monte Carlo samples follow a grammar (it makes them parse); grid scoring reads the candidates' law without one.
+  if (plan.grammar !== undefined) throw invalidRequest("metric_aware.candidates are the answer set; they cannot be combined with response_format or grammar (Monte Carlo can).", param("candidates"));
   return { kind: "grid", candidates: gridCandidates(request.candidates, parser, plan, model, limits.maxCandidates) };
 }
 
