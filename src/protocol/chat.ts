@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { samplingFields, type FinishReason, type Usage } from "./sampling-fields.ts";
+import { grammarField, responseFormatField } from "./structured.ts";
 
 const textPart = z.strictObject({ type: z.literal("text"), text: z.string() });
 
@@ -18,6 +19,8 @@ export const chatRequestSchema = z.strictObject({
   max_completion_tokens: z.number().int().min(1).nullish(),
   logprobs: z.boolean().nullish(),
   top_logprobs: z.number().int().min(0).max(20).nullish(),
+  response_format: responseFormatField,
+  grammar: grammarField,
 });
 
 export type ChatRequest = z.infer<typeof chatRequestSchema>;

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { samplingFields, type FinishReason, type Usage } from "./sampling-fields.ts";
+import { grammarField } from "./structured.ts";
 
 const tokenArray = z.array(z.number().int().min(0));
 
@@ -12,6 +13,7 @@ export const completionRequestSchema = z.strictObject({
   logprobs: z.number().int().min(0).max(5).nullish(),
   echo: z.boolean().nullish(),
   best_of: z.number().int().min(1).max(128).nullish(),
+  grammar: grammarField,
 });
 
 export type CompletionRequest = z.infer<typeof completionRequestSchema>;

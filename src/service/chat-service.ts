@@ -9,6 +9,7 @@ import type { Gateway } from "./gateway.ts";
 import { generate, usage, type ChunkSink } from "./generation-flow.ts";
 import { chatLogprobs } from "./logprobs.ts";
 import { buildPlan, checkPromptTexts } from "./plan.ts";
+import { requestGrammar } from "./structured-output.ts";
 
 interface PreparedChat {
   model: ServedModel;
@@ -79,14 +80,14 @@ export function streamChatCompletion(gateway: Gateway, request: ChatRequest, sig
   );
 }
 
-function prepare(gateway: Gateway, model: ServedModel, fingerprint: string, request: ChatRequest): PreparedChat {
+async function prepare(gateway: Gateway, model: ServedModel, fingerprint: string, request: ChatRequest): Promise<PreparedChat> {
   if (request.top_logprobs != null && request.logprobs !== true) throw invalidRequest("top_logprobs requires logprobs to be true.", "top_logprobs");
   if (request.top_logprobs != null && request.top_logprobs > 5) throw invalidRequest("top_logprobs above 5 is not supported.", "top_logprobs");
   const messages = request.messages.map(toTemplateMessage);
   // The rendered prompt holds every message's content, so their total bounds it from below.
   checkPromptTexts(model, [messages.map((message) => message.content).join("")], request.n ?? 1, "messages");
   const rendered = model.chatRenderer.render(messages);
-  const plan = buildPlan(request, {
+  const planned = buildPlan(request, {
     model,
     prompts: [rendered.tokens],
     promptParam: "messages",
@@ -98,6 +99,8 @@ function prepare(gateway: Gateway, model: ServedModel, fingerprint: string, requ
     extraStops: rendered.stops,
     tokenBudget: gateway.config.maxTokensBudget,
   });
+  const grammar = await requestGrammar(model, request);
+  const plan = grammar === undefined ? planned : { ...planned, grammar };
   return { model, plan, id: `chatcmpl-${randomUUID()}`, created: Math.floor(Date.now() / 1000), fingerprint };
 }
 

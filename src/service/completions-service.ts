@@ -10,6 +10,7 @@ import type { Gateway } from "./gateway.ts";
 import { generate, usage, type ChunkSink } from "./generation-flow.ts";
 import { completionLogprobs } from "./logprobs.ts";
 import { buildPlan, checkPromptTexts, tokenizeEach } from "./plan.ts";
+import { requestGrammar } from "./structured-output.ts";
 
 interface PreparedCompletion {
   model: ServedModel;
@@ -78,7 +79,7 @@ async function prepare(gateway: Gateway, model: ServedModel, fingerprint: string
   if (request.stream === true && bestOf > n) throw invalidRequest("best_of cannot be used with stream.", "best_of");
   if (request.max_tokens === 0 && request.echo !== true) throw invalidRequest("max_tokens 0 only makes sense with echo (scoring the prompt).", "max_tokens");
   const prompts = await promptTokens(model, request.prompt, bestOf);
-  const plan = buildPlan(request, {
+  const planned = buildPlan(request, {
     model,
     prompts,
     promptParam: "prompt",
@@ -91,6 +92,8 @@ async function prepare(gateway: Gateway, model: ServedModel, fingerprint: string
     extraStops: [],
     tokenBudget: gateway.config.maxTokensBudget,
   });
+  const grammar = await requestGrammar(model, request);
+  const plan = grammar === undefined ? planned : { ...planned, grammar };
   return {
     model,
     plan,
