@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { MetricAwareEvidence } from "./metric-aware.ts";
 import { samplingFields, type FinishReason, type Usage } from "./sampling-fields.ts";
 import { grammarField, responseFormatField } from "./structured.ts";
 
@@ -42,6 +43,8 @@ export interface ChatChoice {
   message: { role: "assistant"; content: string };
   logprobs: ChatLogprobs | null;
   finish_reason: FinishReason;
+  /** Extension: with metric_aware, what the decision rests on. */
+  metric_aware?: MetricAwareEvidence;
 }
 
 export interface ChatResponse {

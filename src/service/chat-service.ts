@@ -8,12 +8,16 @@ import { invalidRequest } from "../protocol/errors.ts";
 import type { Gateway } from "./gateway.ts";
 import { generate, usage, type ChunkSink } from "./generation-flow.ts";
 import { chatLogprobs } from "./logprobs.ts";
+import { buildMetricAwarePlan, metricAwareLimits } from "./metric-plan.ts";
+import { metricAwareField } from "./metric-evidence.ts";
 import { buildPlan, checkPromptTexts } from "./plan.ts";
 import { requestGrammar } from "./structured-output.ts";
+import type { MetricAwarePlan } from "../engine/metric-aware.ts";
 
 interface PreparedChat {
   model: ServedModel;
   plan: GenerationPlan;
+  metricAware?: MetricAwarePlan;
   id: string;
   created: number;
   fingerprint: string;
@@ -32,6 +36,7 @@ export function createChatCompletion(gateway: Gateway, request: ChatRequest, sig
       message: { role: "assistant", content: choice.text },
       logprobs: request.logprobs === true ? { content: chatLogprobs(model, choice.tokens) } : null,
       finish_reason: choice.outcome.finishReason,
+      ...metricAwareField(choice, prepared.metricAware),
     })),
     usage: usage(result),
   }));
@@ -92,7 +97,8 @@ async function prepare(gateway: Gateway, model: ServedModel, fingerprint: string
     prompts: [rendered.tokens],
     promptParam: "messages",
     maxTokens: request.max_completion_tokens ?? request.max_tokens ?? undefined,
-    defaultMaxTokens: "rest",
+    // A metric-aware answer is a short text sampled many times; the rest of the context is not.
+    defaultMaxTokens: request.metric_aware == null ? "rest" : 16,
     samplesPerPrompt: request.n ?? 1,
     logprobs: request.logprobs === true ? (request.top_logprobs ?? 0) : null,
     scorePrompt: false,
@@ -101,7 +107,8 @@ async function prepare(gateway: Gateway, model: ServedModel, fingerprint: string
   });
   const grammar = await requestGrammar(model, request);
   const plan = grammar === undefined ? planned : { ...planned, grammar };
-  return { model, plan, id: `chatcmpl-${randomUUID()}`, created: Math.floor(Date.now() / 1000), fingerprint };
+  const metricAware = request.metric_aware == null ? undefined : buildMetricAwarePlan(request.metric_aware, request, plan, model, metricAwareLimits(gateway));
+  return { model, plan, ...(metricAware === undefined ? {} : { metricAware }), id: `chatcmpl-${randomUUID()}`, created: Math.floor(Date.now() / 1000), fingerprint };
 }
 
 function toTemplateMessage(message: ChatMessage): TemplateMessage {
