@@ -81,6 +81,14 @@ export class ChatRenderer {
     return Object.values(syntax).some((part) => part.includes("{{")) ? undefined : syntax;
   }
 
+  /**
+   * The text a reply with this content is generated as, right after render()'s prompt: the
+   * default template's prompt ends in "Assistant:" and its history writes "Assistant: {content}".
+   */
+  replyText(content: string): string {
+    return this.wrapper === undefined ? ` ${content}` : content;
+  }
+
   private renderDefault(messages: readonly TemplateMessage[]): RenderedChat {
     const turns = messages.map((message) => `${defaultRoleNames[message.role]}: ${message.content}${writeToolCalls(defaultToolSyntax, message.toolCalls ?? [])}\n`);
     return { tokens: this.tokenize(`${turns.join("")}${defaultRoleNames.assistant}:`), stops: [`\n${defaultRoleNames.user}:`] };

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { MetricAwareEvidence } from "./metric-aware.ts";
 import { samplingFields, type FinishReason, type Usage } from "./sampling-fields.ts";
 import { grammarField, responseFormatField } from "./structured.ts";
 import { toolCallSchema, toolChoiceField, toolsField, type ToolCall, type ToolCallDelta } from "./tools.ts";
@@ -47,6 +48,8 @@ export interface ChatChoice {
   message: { role: "assistant"; content: string | null; tool_calls?: ToolCall[] };
   logprobs: ChatLogprobs | null;
   finish_reason: FinishReason | "tool_calls";
+  /** Extension: with metric_aware, what the decision rests on. */
+  metric_aware?: MetricAwareEvidence;
 }
 
 export interface ChatResponse {

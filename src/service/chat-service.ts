@@ -9,13 +9,17 @@ import { invalidRequest } from "../protocol/errors.ts";
 import type { Gateway } from "./gateway.ts";
 import { generate, usage, type ChunkSink } from "./generation-flow.ts";
 import { chatLogprobs } from "./logprobs.ts";
+import { buildMetricAwarePlan, metricAwareLimits } from "./metric-plan.ts";
+import { metricAwareField } from "./metric-evidence.ts";
 import { buildPlan, checkPromptTexts } from "./plan.ts";
 import { requestGrammar } from "./structured-output.ts";
 import { prepareTools, ToolCallReader, type PreparedTools, type ToolEvent } from "./tool-calls.ts";
+import type { MetricAwarePlan } from "../engine/metric-aware.ts";
 
 interface PreparedChat {
   model: ServedModel;
   plan: GenerationPlan;
+  metricAware?: MetricAwarePlan;
   id: string;
   created: number;
   fingerprint: string;
@@ -32,15 +36,17 @@ export function createChatCompletion(gateway: Gateway, request: ChatRequest, sig
     system_fingerprint: prepared.fingerprint,
     choices: result.choices.map((choice): ChatChoice => {
       const logprobs = request.logprobs === true ? { content: chatLogprobs(model, choice.tokens) } : null;
-      if (!prepared.tools.readsCalls) return { index: choice.index, message: { role: "assistant", content: choice.text }, logprobs, finish_reason: choice.outcome.finishReason };
+      const evidence = metricAwareField(choice, prepared.metricAware);
+      if (!prepared.tools.readsCalls) return { index: choice.index, message: { role: "assistant", content: choice.text }, logprobs, finish_reason: choice.outcome.finishReason, ...evidence };
       const reader = new ToolCallReader(prepared.tools.syntax);
       const content = [...reader.push(choice.text), ...reader.finish()].map((event) => (event.kind === "content" ? event.text : "")).join("");
-      if (reader.calls.length === 0) return { index: choice.index, message: { role: "assistant", content }, logprobs, finish_reason: choice.outcome.finishReason };
+      if (reader.calls.length === 0) return { index: choice.index, message: { role: "assistant", content }, logprobs, finish_reason: choice.outcome.finishReason, ...evidence };
       return {
         index: choice.index,
         message: { role: "assistant", content: content.trim().length === 0 ? null : content, tool_calls: reader.calls },
         logprobs,
         finish_reason: finishWithCalls(choice.outcome.finishReason),
+        ...evidence,
       };
     }),
     usage: usage(result),
@@ -128,7 +134,8 @@ async function prepare(gateway: Gateway, model: ServedModel, fingerprint: string
     prompts: [rendered.tokens],
     promptParam: "messages",
     maxTokens: request.max_completion_tokens ?? request.max_tokens ?? undefined,
-    defaultMaxTokens: "rest",
+    // A metric-aware answer is a short text sampled many times; the rest of the context is not.
+    defaultMaxTokens: request.metric_aware == null ? "rest" : 16,
     samplesPerPrompt: request.n ?? 1,
     logprobs: request.logprobs === true ? (request.top_logprobs ?? 0) : null,
     scorePrompt: false,
@@ -137,7 +144,8 @@ async function prepare(gateway: Gateway, model: ServedModel, fingerprint: string
   });
   const grammar = tools.grammar ?? (await requestGrammar(model, request));
   const plan = grammar === undefined ? planned : { ...planned, grammar };
-  return { model, plan, id: `chatcmpl-${randomUUID()}`, created: Math.floor(Date.now() / 1000), fingerprint, tools };
+  const metricAware = request.metric_aware == null ? undefined : buildMetricAwarePlan(request.metric_aware, request, plan, model, metricAwareLimits(gateway));
+  return { model, plan, ...(metricAware === undefined ? {} : { metricAware }), id: `chatcmpl-${randomUUID()}`, created: Math.floor(Date.now() / 1000), fingerprint, tools };
 }
 
 function toTemplateMessage(message: ChatMessage): TemplateMessage {

@@ -9,12 +9,16 @@ import { invalidRequest } from "../protocol/errors.ts";
 import type { Gateway } from "./gateway.ts";
 import { generate, usage, type ChunkSink } from "./generation-flow.ts";
 import { completionLogprobs } from "./logprobs.ts";
+import { buildMetricAwarePlan, metricAwareLimits } from "./metric-plan.ts";
+import { metricAwareField } from "./metric-evidence.ts";
 import { buildPlan, checkPromptTexts, tokenizeEach } from "./plan.ts";
 import { requestGrammar } from "./structured-output.ts";
+import type { MetricAwarePlan } from "../engine/metric-aware.ts";
 
 interface PreparedCompletion {
   model: ServedModel;
   plan: GenerationPlan;
+  metricAware?: MetricAwarePlan;
   promptTexts: string[];
   envelope: Omit<CompletionResponse, "choices" | "usage">;
 }
@@ -29,6 +33,7 @@ export function createCompletion(gateway: Gateway, request: CompletionRequest, s
       index: choice.index,
       logprobs: request.logprobs == null ? null : completionLogprobs(model, [...(choice.promptScores ?? []), ...choice.tokens], new TextOffsets()),
       finish_reason: choice.outcome.finishReason,
+      ...metricAwareField(choice, prepared.metricAware),
     })),
     usage: usage(result),
   }));
@@ -94,9 +99,11 @@ async function prepare(gateway: Gateway, model: ServedModel, fingerprint: string
   });
   const grammar = await requestGrammar(model, request);
   const plan = grammar === undefined ? planned : { ...planned, grammar };
+  const metricAware = request.metric_aware == null ? undefined : buildMetricAwarePlan(request.metric_aware, request, plan, model, metricAwareLimits(gateway));
   return {
     model,
     plan,
+    ...(metricAware === undefined ? {} : { metricAware }),
     promptTexts: prompts.map((prompt) => model.detokenize(prompt)),
     envelope: { id: `cmpl-${randomUUID()}`, object: "text_completion", created: Math.floor(Date.now() / 1000), model: model.id, system_fingerprint: fingerprint },
   };
