@@ -232,6 +232,13 @@ describe("metric_aware: bad input is a 400 naming the field", () => {
     });
   }
 
+  it("chat: with tools", async () => {
+    const tools = [{ type: "function", function: { name: "rate", parameters: { type: "object", properties: {} } } }];
+    const response = await postJson(`${gateway.url}/v1/chat/completions`, { model: "target", messages: [{ role: "user", content: "x" }], tools, metric_aware: { metric: "absolute_error" } });
+    assert.equal(response.status, 400);
+    assert.equal(((await response.json()) as { error: { param: string } }).error.param, "tools");
+  });
+
   it("the SDK raises BadRequestError with the param (chat)", async () => {
     await assert.rejects(
       gateway.client.chat.completions.create({ model: "target", messages: [{ role: "user", content: "x" }], metric_aware: { metric: "pinball", quantile: 0 } as MetricAwareRequest } as OpenAI.ChatCompletionCreateParamsNonStreaming),
