@@ -171,6 +171,31 @@ describe("metric_aware: grid scoring", () => {
   });
 });
 
+describe("metric_aware: samples may speculate", () => {
+  let speculating: TestGateway;
+  before(async () => {
+    speculating = await startTestGateway({ SPECULATION: "auto", SEQUENCES: "8" });
+  });
+  after(async () => {
+    await speculating?.close();
+  });
+
+  it("Monte Carlo samples decode with SpecTr when the request asks, and usage says so", async () => {
+    const response = await speculating.client.completions.create({
+      model: "target",
+      prompt: yearPrompt,
+      max_tokens: 4,
+      speculation: { k: 2, l: 2 },
+      metric_aware: { metric: "absolute_error", samples: 4, parse: "integer" },
+    } as OpenAI.CompletionCreateParamsNonStreaming);
+    const choice = response.choices[0] as unknown as MetricChoice;
+    assert.equal(choice.metric_aware.estimator, "monte_carlo");
+    assert.equal(choice.metric_aware.samples, 4);
+    const usage = response.usage as OpenAI.CompletionUsage & { spec_decode?: { num_drafts: number } };
+    assert.ok(usage.spec_decode !== undefined && usage.spec_decode.num_drafts > 0, JSON.stringify(usage));
+  });
+});
+
 describe("metric_aware: bad input is a 400 naming the field", () => {
   const cases: [string, Record<string, unknown>, string][] = [
     ["unknown metric", { metric_aware: { metric: "rmse" } }, "metric_aware.metric"],
@@ -206,6 +231,13 @@ describe("metric_aware: bad input is a 400 naming the field", () => {
       await conforms("/v1/completions", "post", clone, 400);
     });
   }
+
+  it("chat: with tools", async () => {
+    const tools = [{ type: "function", function: { name: "rate", parameters: { type: "object", properties: {} } } }];
+    const response = await postJson(`${gateway.url}/v1/chat/completions`, { model: "target", messages: [{ role: "user", content: "x" }], tools, metric_aware: { metric: "absolute_error" } });
+    assert.equal(response.status, 400);
+    assert.equal(((await response.json()) as { error: { param: string } }).error.param, "tools");
+  });
 
   it("the SDK raises BadRequestError with the param (chat)", async () => {
     await assert.rejects(

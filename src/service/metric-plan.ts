@@ -26,6 +26,8 @@ export interface MetricAwareCompanions {
   /** Completions: a number; chat: a boolean. */
   logprobs?: number | boolean | null;
   echo?: boolean | null;
+  /** Chat: tool definitions (a metric-aware answer is a value, never a call). */
+  tools?: readonly unknown[] | null;
 }
 
 export function metricAwareLimits(gateway: Gateway): MetricAwareLimits {
@@ -46,6 +48,7 @@ export function buildMetricAwarePlan(request: MetricAwareRequest, companions: Me
   if ((companions.best_of ?? 1) > 1) throw invalidRequest("metric_aware cannot be used with best_of.", "best_of");
   if (companions.logprobs != null && companions.logprobs !== false) throw invalidRequest("metric_aware's answer is a decision, not decoded tokens: it has no logprobs.", "logprobs");
   if (companions.echo === true) throw invalidRequest("metric_aware cannot be used with echo.", "echo");
+  if ((companions.tools?.length ?? 0) > 0) throw invalidRequest("metric_aware answers with a value, never a tool call; send tools or metric_aware.", "tools");
   const metric = metricOf(request);
   const parser = parserOf(request, metric);
   return { metric, parser, estimator: estimatorOf(request, parser, plan, model, limits), temperature: request.temperature ?? 1 };
