@@ -65,6 +65,11 @@ const envSchema = z.object({
   ADAPTER_MAX_BYTES: z.coerce.number().int().min(1).default(64 * 1024 * 1024),
   ADAPTER_CACHE_DIR: z.string().optional(),
   ADAPTER_SYNC_MS: z.coerce.number().int().min(10).default(200),
+  /** LITE reranker artifact (kernels/lite/artifact.ts): serves its scorers (`lite`, `lite-quarter`), `maxsim` and `dual-encoder`; `off`: bm25 and GGUF rerankers only. */
+  RERANK_ARTIFACT: z.string().default("models/rerank/lite-wink.bin"),
+  RERANK_MAX_DOCUMENTS: z.coerce.number().int().min(1).default(1000),
+  /** Tokens read per document (longer ones are cut, or refused with `truncate: false`); also the query's limit. */
+  RERANK_MAX_DOCUMENT_TOKENS: z.coerce.number().int().min(1).default(512),
 });
 
 /** What a served model does: generate text (completions, chat), rank documents, or embed text. */
@@ -115,6 +120,7 @@ export interface Config {
   adapterCacheDir: string | undefined;
   /** How often this replica checks the shared registry for adapter changes. */
   adapterSyncMs: number;
+  rerank: { artifactPath: string; maxDocuments: number; maxDocumentTokens: number };
 }
 
 export type Environment = Record<string, string | undefined>;
@@ -197,5 +203,6 @@ export function loadConfig(environment: Environment, argv: readonly string[] = [
     adapterMaxBytes: env.ADAPTER_MAX_BYTES,
     adapterCacheDir: env.ADAPTER_CACHE_DIR,
     adapterSyncMs: env.ADAPTER_SYNC_MS,
+    rerank: { artifactPath: env.RERANK_ARTIFACT === "off" ? "" : env.RERANK_ARTIFACT, maxDocuments: env.RERANK_MAX_DOCUMENTS, maxDocumentTokens: env.RERANK_MAX_DOCUMENT_TOKENS },
   };
 }
