@@ -53,9 +53,9 @@ export async function loadModels(gateway: Gateway): Promise<void> {
   try {
     // The first served model is the base adapters apply to; ready only once the registry's adapters are in.
     const base = engine.get(config.models[0]!.id)!;
-    const rerankers = loadTokenRerankers(config.rerank.artifactPath, logger);
-    const taken = new Set(engine.entries().map((entry) => entry.id));
-    const clash = rerankers.find((reranker) => taken.has(reranker.id));
+    const rerankers = [...engine.rankings.values(), ...loadTokenRerankers(config.rerank.artifactPath, logger)];
+    const taken = new Set([...engine.entries().map((entry) => entry.id), ...engine.rankings.keys()]);
+    const clash = rerankers.find((reranker) => reranker.method !== "gguf" && taken.has(reranker.id));
     if (clash !== undefined) throw new Error(`Reranker id ${clash.id} is also a served model's id`);
     gateway.attachRerankers(rerankers);
     const adapters = await Adapters.open(config, base, new Set([...taken, ...rerankers.map((reranker) => reranker.id)]), store, logger);

@@ -1,14 +1,17 @@
 /**
  * POST /v1/rerank (and /rerank, /v2/rerank) on a real gateway: the exact JSON bodies Jina's,
  * Cohere's (v1 and v2), LangChain's and LlamaIndex's rerank clients send, every reranker kind
- * over a small LITE artifact made here, the order LITE's scorer gives, and bad input.
+ * over a small LITE artifact made here plus a random-weight GGUF reranker, the order LITE's
+ * scorer gives, and bad input.
  */
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { getLlama, LlamaLogLevel } from "node-llama-cpp";
 import { decodeLiteArtifact } from "../kernels/lite/artifact.ts";
+import { writeRandomReranker } from "../kernels/transformer/random-reranker.ts";
 import { LiteReranker } from "../src/rerank/token-rerankers.ts";
 import { postJson, startTestGateway, type TestGateway } from "./gateway-harness.ts";
 import { conforms } from "./openapi-validator.ts";
@@ -17,6 +20,8 @@ import { writeTinyLiteArtifact } from "./rerank-fixtures.ts";
 const dir = mkdtempSync(join(tmpdir(), "rerank-"));
 const artifactPath = join(dir, "lite.bin");
 writeTinyLiteArtifact(artifactPath);
+const ggufPath = join(dir, "reranker.gguf");
+writeRandomReranker(ggufPath, { vocabSize: 2048, dim: 64, layers: 2, contextLength: 512, seed: 3 });
 
 const query = "the president and congress";
 const documents = [
@@ -28,7 +33,7 @@ const documents = [
 
 let gateway: TestGateway;
 before(async () => {
-  gateway = await startTestGateway({ RERANK_ARTIFACT: artifactPath, RERANK_MAX_DOCUMENTS: "5", RERANK_MAX_DOCUMENT_TOKENS: "12" });
+  gateway = await startTestGateway({ RERANK_ARTIFACT: artifactPath, RERANK_MAX_DOCUMENTS: "5", RERANK_MAX_DOCUMENT_TOKENS: "12", RERANK_MODELS: `judge=${ggufPath}`, CONTEXT_SIZE: "512" });
 });
 after(async () => {
   await gateway.close();
@@ -95,7 +100,7 @@ describe("reranker kinds", () => {
   it("lists every reranker with kind ranking and its method", async () => {
     const listed = (await (await fetch(`${gateway.url}/v1/models`)).json()) as { data: { id: string; kind: string; method?: string }[] };
     const rerankers = listed.data.filter((model) => model.kind === "ranking").map((model) => [model.id, model.method]);
-    assert.deepEqual(rerankers, [["bm25", "bm25"], ["lite", "lite"], ["lite-quarter", "lite"], ["maxsim", "maxsim"], ["dual-encoder", "dual-encoder"]]);
+    assert.deepEqual(rerankers, [["judge", "gguf"], ["bm25", "bm25"], ["lite", "lite"], ["lite-quarter", "lite"], ["maxsim", "maxsim"], ["dual-encoder", "dual-encoder"]]);
   });
 
   it("returns the order of the artifact's LITE scorer, and it differs from MaxSim's here", async () => {
@@ -105,6 +110,24 @@ describe("reranker kinds", () => {
     const ranked = await rerank({ model: "lite", query, documents });
     for (const result of ranked.results) assert.ok(Math.abs(result.relevance_score - expected[result.index]!) < 1e-9);
     assert.deepEqual(ranked.results.map((result) => result.index), expected.map((score, index) => ({ score, index })).sort((a, b) => b.score - a.score).map((entry) => entry.index));
+  });
+
+  it("serves a GGUF reranker through node-llama-cpp's ranking context, with the scores llama.cpp gives", async () => {
+    const ranked = await rerank({ model: "judge", query, documents, return_documents: false });
+    assert.equal(ranked.results.length, 4);
+    for (const result of ranked.results) assert.ok(result.relevance_score > 0 && result.relevance_score < 1);
+    // The same pairs ranked by node-llama-cpp alone, outside the gateway.
+    const llama = await getLlama({ gpu: false, logLevel: LlamaLogLevel.error });
+    try {
+      const model = await llama.loadModel({ modelPath: ggufPath });
+      const context = await model.createRankingContext({ contextSize: 512, threads: 1 });
+      const tokens = (text: string) => model.tokenize(text, false).slice(0, 12);
+      const direct = await context.rankAll(tokens(query), documents.map(tokens));
+      for (const result of ranked.results) assert.ok(Math.abs(result.relevance_score - direct[result.index]!) < 1e-6);
+    } finally {
+      await llama.dispose();
+    }
+    assert.ok(ranked.usage.total_tokens > 0);
   });
 
   it("counts the query's and each document's tokens as read in usage", async () => {

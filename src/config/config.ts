@@ -29,6 +29,8 @@ const envSchema = z.object({
   MODELS: z.string().default(""),
   /** GGUF embedding models, `id=path,...`: served on /v1/embeddings. */
   EMBEDDING_MODELS: z.string().default(""),
+  /** GGUF reranker models (cross-encoders with a classifier head), `id=path,...`: served on /v1/rerank. */
+  RERANK_MODELS: z.string().default(""),
   /** A Jinja chat template file used instead of the GGUFs' own. */
   CHAT_TEMPLATE: z.string().optional(),
   REDIS_URL: z.string().optional(),
@@ -167,7 +169,7 @@ export function loadConfig(environment: Environment, argv: readonly string[] = [
   }
   const env = parsed.data;
   const target: ModelSpec = { id: env.TARGET_MODEL_ID ?? modelIdFromPath(env.TARGET_MODEL), path: env.TARGET_MODEL, kind: "generative" };
-  const models = [target, ...parseModelList(env.MODELS), ...parseModelList(env.EMBEDDING_MODELS, "embedding", "EMBEDDING_MODELS")];
+  const models = [target, ...parseModelList(env.MODELS), ...parseModelList(env.EMBEDDING_MODELS, "embedding", "EMBEDDING_MODELS"), ...parseModelList(env.RERANK_MODELS, "ranking", "RERANK_MODELS")];
   const ids = new Set(models.map((model) => model.id));
   if (ids.size !== models.length) throw new Error("Model ids must be unique");
   return {
