@@ -15,6 +15,7 @@ import { loadCorpus } from "../kernels/corpus.ts";
 import { parseGguf, readGgufFile, type GgufFile } from "../kernels/gguf/reader.ts";
 import { gguf, GgufValueType, TensorType, type GgufValue } from "../kernels/gguf/types.ts";
 import { encodeGguf } from "../kernels/gguf/writer.ts";
+import { finetune } from "../kernels/finetune/trainer.ts";
 import { projectionDelta } from "../kernels/lora/delta.ts";
 import { AdapterError, AdapterFormatError, AdapterMismatchError } from "../kernels/lora/errors.ts";
 import { effectiveScale } from "../kernels/lora/format.ts";
@@ -202,6 +203,31 @@ describe("LoRA adapters in llama.cpp and in the tfjs forward", () => {
     assert.ok(unscaled.maxAbsDiff > 5 * TOLERANCE, `a delta without alpha/rank still matches (${unscaled.maxAbsDiff})`);
     console.log(`  adapter effect ${effect.maxAbsDiff.toFixed(3)} (argmax kept ${(effect.argmaxAgreement * 100).toFixed(0)}%), ` +
       `llama.cpp vs tfjs ${same.maxAbsDiff.toExponential(2)} (argmax ${(same.argmaxAgreement * 100).toFixed(0)}%), unscaled ${unscaled.maxAbsDiff.toFixed(3)}`);
+  });
+
+  it("an adapter trained by kernels/finetune agrees too: what the trainer writes is what llama.cpp serves", async () => {
+    const examples = sequences.map((tokens) => ({ tokens, replyStart: SEQUENCE_TOKENS / 2 }));
+    const { adapter: trained } = await finetune(base.config, base.weights, examples, examples, {
+      lora: { rank: 4, alpha: 8, targets: ["attn_q", "attn_v", "ffn_up"] },
+      dropout: 0.1,
+      optimizer: "rite",
+      learningRate: 0.05,
+      epochs: 1,
+      batchSize: SEQUENCES,
+      seed: 3,
+      validationFraction: 0,
+      evalEvery: 100,
+      patience: 0,
+      maxSteps: 2,
+    }, "trained");
+    const path = withAdapterFile("trained.gguf", trained);
+    const fromLlama = await llamaDistributions(path, 1);
+    const same = compare(fromLlama, tfjsWithAdapter(readLoraAdapter(path, baseFile), 1));
+    assert.ok(same.maxAbsDiff <= TOLERANCE, `max |Δ log p| ${same.maxAbsDiff} > ${TOLERANCE}`);
+    assert.ok(same.argmaxAgreement >= MIN_ARGMAX_AGREEMENT, `argmax agreement ${same.argmaxAgreement}`);
+    const effect = compare(fromLlama, tfjsLogProbs());
+    assert.ok(effect.maxAbsDiff >= 5 * TOLERANCE, `the trained adapter moves log-probabilities by only ${effect.maxAbsDiff}`);
+    console.log(`  trained adapter effect ${effect.maxAbsDiff.toFixed(3)}, llama.cpp vs tfjs ${same.maxAbsDiff.toExponential(2)}`);
   });
 
   it("multiplies the context's adapter scale in, F16 adapters included", async () => {

@@ -88,10 +88,6 @@ function storeContract(name: string, open: () => Promise<Store>): void {
       assert.deepEqual(await store.keys(`${prefix}k:`), [`${prefix}k:*glob`, `${prefix}k:a`, `${prefix}k:b`]);
       assert.deepEqual(await store.keys(`${prefix}none:`), []);
     });
-
-    it("answers ping", async () => {
-      await store.ping();
-    });
   });
 }
 

@@ -57,6 +57,10 @@ const envSchema = z.object({
   /** Prompts and messages go into the request log only when this is true. */
   LOG_PROMPTS: boolean.default(false),
   MAX_TOKENS_BUDGET: z.coerce.number().int().min(1).default(8192),
+  /** The most Monte Carlo samples one metric_aware request may ask for. */
+  METRIC_AWARE_MAX_SAMPLES: z.coerce.number().int().min(1).default(32),
+  /** The most candidates one metric_aware request may score (a list or a range). */
+  METRIC_AWARE_MAX_CANDIDATES: z.coerce.number().int().min(1).default(256),
   SHUTDOWN_DEADLINE_MS: z.coerce.number().int().min(0).default(30_000),
   RETRY_AFTER_SECONDS: z.coerce.number().int().min(1).default(1),
   /** off: never load the draft's contexts; auto: requests speculate as the tuner decides unless they say otherwise. */
@@ -111,6 +115,8 @@ export interface Config {
   maxUrlBytes: number;
   logPrompts: boolean;
   maxTokensBudget: number;
+  /** Limits of the metric_aware extension: Monte Carlo samples and grid candidates per request. */
+  metricAware: { maxSamples: number; maxCandidates: number };
   shutdownDeadlineMs: number;
   retryAfterSeconds: number;
   /** Speculative decoding with the draft model: whether it is set up, and the largest (K, L). */
@@ -198,6 +204,7 @@ export function loadConfig(environment: Environment, argv: readonly string[] = [
     maxUrlBytes: env.MAX_URL_BYTES,
     logPrompts: env.LOG_PROMPTS,
     maxTokensBudget: env.MAX_TOKENS_BUDGET,
+    metricAware: { maxSamples: env.METRIC_AWARE_MAX_SAMPLES, maxCandidates: env.METRIC_AWARE_MAX_CANDIDATES },
     shutdownDeadlineMs: env.SHUTDOWN_DEADLINE_MS,
     retryAfterSeconds: env.RETRY_AFTER_SECONDS,
     speculation: { enabled: env.SPECULATION === "auto", maxK: env.SPEC_MAX_K, maxL: env.SPEC_MAX_L },

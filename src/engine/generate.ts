@@ -1,6 +1,7 @@
 import type { LlamaContextSequence } from "node-llama-cpp";
 import { createRandom } from "../../kernels/random.ts";
 import type { DecodedToken, DecodingStrategy } from "./decoding/strategy.ts";
+import type { GrammarState } from "./native/grammar-state.ts";
 import type { SamplingParams } from "./sampling/params.ts";
 import type { ServedModel } from "./served-model.ts";
 import { IncrementalDetokenizer } from "./text/detokenizer.ts";
@@ -19,6 +20,8 @@ export interface ChoiceRequest {
   ignoreEos: boolean;
   /** null: no logprobs; 0: only the chosen tokens'. */
   logprobs: number | null;
+  /** The choice's grammar state: advanced here on every accepted token, read by the strategy. */
+  grammar?: GrammarState;
   signal: AbortSignal;
 }
 
@@ -52,9 +55,10 @@ export async function* generateChoice(
   const history: number[] = [];
   let input: readonly number[] = request.prompt.slice(request.evaluated);
   let logprobSum = 0;
+  const grammar = request.grammar;
   while (history.length < request.maxTokens) {
     request.signal.throwIfAborted();
-    const produced = await strategy.next(input, { target, sampling: request.sampling, random, logprobs: request.logprobs, history });
+    const produced = await strategy.next(input, { target, sampling: request.sampling, random, logprobs: request.logprobs, history, ...(grammar === undefined ? {} : { grammar }) });
     const accepted: DecodedToken[] = [];
     let text = "";
     let ended = false;
@@ -64,6 +68,7 @@ export async function* generateChoice(
         break;
       }
       history.push(decoded.token);
+      grammar?.advance(decoded.token);
       accepted.push(decoded);
       logprobSum += decoded.logprob ?? 0;
       text += stopper.push(detokenizer.push(decoded.token));

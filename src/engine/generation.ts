@@ -18,6 +18,7 @@ import { evaluateWithOutputs } from "./native/outputs.ts";
 import { copySequenceState } from "./native/sequence-state.ts";
 import type { SamplingParams } from "./sampling/params.ts";
 import { scorePrompt } from "./score.ts";
+import type { Grammar } from "./grammar.ts";
 import type { ServedModel } from "./served-model.ts";
 import type { RequestSpeculation, SpeculationRequest } from "./speculation.ts";
 
@@ -38,6 +39,8 @@ export interface GenerationPlan {
   scorePrompt: boolean;
   /** The request's `speculation` field; undefined: the server's default. */
   speculation: SpeculationRequest | undefined;
+  /** Constrains every choice (response_format, tools, `grammar`); each choice starts its own state. */
+  grammar?: Grammar;
 }
 
 export interface GeneratedChoice {
@@ -119,7 +122,8 @@ export async function runGeneration(
   const samples: Sample[] = plan.prompts.flatMap((prompt, promptIndex) =>
     Array.from({ length: plan.samplesPerPrompt }, (_, sample) => ({ prompt, promptIndex, sample, index: promptIndex * plan.n + sample })));
   const clock: Clock = { arrived, firstTokenAt: null };
-  const speculation = model.speculation?.choose(plan.speculation, {
+  // SpecTr does not read under a grammar yet: a constrained plan decodes plainly.
+  const speculation = plan.grammar !== undefined ? undefined : model.speculation?.choose(plan.speculation, {
     temperatureZero: plan.sampling.temperature === 0,
     seeded: plan.sampling.seed !== undefined,
     concurrentChoices: samples.length,
@@ -219,6 +223,7 @@ async function decodeSample(
     stopTokenIds: plan.stopTokenIds,
     ignoreEos: plan.ignoreEos,
     logprobs: plan.logprobs,
+    ...(plan.grammar === undefined ? {} : { grammar: plan.grammar.start() }),
     signal,
   });
   let text = "";

@@ -1,5 +1,6 @@
 import type { Llama, LlamaContextOptions, LlamaModel, Token } from "node-llama-cpp";
 import { ChatRenderer } from "./chat-template.ts";
+import { GrammarCache } from "./grammar.ts";
 import { loadedLoraCount, releaseLora } from "./lora-release.ts";
 import { SequencePool } from "./sequence-pool.ts";
 import { TokenBytes } from "./text/token-bytes.ts";
@@ -38,6 +39,7 @@ export class ServedModel {
   private draftPairing: Speculation | undefined;
   private bytes: TokenBytes | undefined;
   private chat: ChatRenderer | undefined;
+  private compiledGrammars: GrammarCache | undefined;
 
   private constructor(
     readonly id: string,
@@ -104,6 +106,12 @@ export class ServedModel {
   get chatRenderer(): ChatRenderer {
     this.chat ??= new ChatRenderer(this.model, this.chatTemplate, (text) => this.tokenize(text));
     return this.chat;
+  }
+
+  /** Grammars compiled for this model's vocabulary (response_format, tools, `grammar`). */
+  get grammars(): GrammarCache {
+    this.compiledGrammars ??= new GrammarCache(this.model);
+    return this.compiledGrammars;
   }
 
   get vocabularySize(): number {

@@ -1,5 +1,7 @@
 import { z } from "zod";
+import type { MetricAwareEvidence } from "./metric-aware.ts";
 import { samplingFields, type FinishReason, type Usage } from "./sampling-fields.ts";
+import { grammarField } from "./structured.ts";
 
 const tokenArray = z.array(z.number().int().min(0));
 
@@ -12,6 +14,7 @@ export const completionRequestSchema = z.strictObject({
   logprobs: z.number().int().min(0).max(5).nullish(),
   echo: z.boolean().nullish(),
   best_of: z.number().int().min(1).max(128).nullish(),
+  grammar: grammarField,
 });
 
 export type CompletionRequest = z.infer<typeof completionRequestSchema>;
@@ -28,6 +31,8 @@ export interface CompletionChoice {
   index: number;
   logprobs: CompletionLogprobs | null;
   finish_reason: FinishReason | null;
+  /** Extension: with metric_aware, what the decision rests on. */
+  metric_aware?: MetricAwareEvidence;
 }
 
 export interface CompletionResponse {

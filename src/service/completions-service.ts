@@ -9,11 +9,16 @@ import { invalidRequest } from "../protocol/errors.ts";
 import type { Gateway } from "./gateway.ts";
 import { generate, usage, type ChunkSink } from "./generation-flow.ts";
 import { completionLogprobs } from "./logprobs.ts";
+import { buildMetricAwarePlan, metricAwareLimits } from "./metric-plan.ts";
+import { metricAwareField } from "./metric-evidence.ts";
 import { buildPlan, checkPromptTexts, tokenizeEach } from "./plan.ts";
+import { requestGrammar } from "./structured-output.ts";
+import type { MetricAwarePlan } from "../engine/metric-aware.ts";
 
 interface PreparedCompletion {
   model: ServedModel;
   plan: GenerationPlan;
+  metricAware?: MetricAwarePlan;
   promptTexts: string[];
   envelope: Omit<CompletionResponse, "choices" | "usage">;
 }
@@ -28,6 +33,7 @@ export function createCompletion(gateway: Gateway, request: CompletionRequest, s
       index: choice.index,
       logprobs: request.logprobs == null ? null : completionLogprobs(model, [...(choice.promptScores ?? []), ...choice.tokens], new TextOffsets()),
       finish_reason: choice.outcome.finishReason,
+      ...metricAwareField(choice, prepared.metricAware),
     })),
     usage: usage(result),
   }));
@@ -78,7 +84,7 @@ async function prepare(gateway: Gateway, model: ServedModel, fingerprint: string
   if (request.stream === true && bestOf > n) throw invalidRequest("best_of cannot be used with stream.", "best_of");
   if (request.max_tokens === 0 && request.echo !== true) throw invalidRequest("max_tokens 0 only makes sense with echo (scoring the prompt).", "max_tokens");
   const prompts = await promptTokens(model, request.prompt, bestOf);
-  const plan = buildPlan(request, {
+  const planned = buildPlan(request, {
     model,
     prompts,
     promptParam: "prompt",
@@ -91,9 +97,13 @@ async function prepare(gateway: Gateway, model: ServedModel, fingerprint: string
     extraStops: [],
     tokenBudget: gateway.config.maxTokensBudget,
   });
+  const grammar = await requestGrammar(model, request);
+  const plan = grammar === undefined ? planned : { ...planned, grammar };
+  const metricAware = request.metric_aware == null ? undefined : buildMetricAwarePlan(request.metric_aware, request, plan, model, metricAwareLimits(gateway));
   return {
     model,
     plan,
+    ...(metricAware === undefined ? {} : { metricAware }),
     promptTexts: prompts.map((prompt) => model.detokenize(prompt)),
     envelope: { id: `cmpl-${randomUUID()}`, object: "text_completion", created: Math.floor(Date.now() / 1000), model: model.id, system_fingerprint: fingerprint },
   };

@@ -55,8 +55,6 @@ export class MemoryStore implements Store {
     return [...this.entries.keys()].filter((key) => key.startsWith(prefix) && this.live(key) !== undefined).sort();
   }
 
-  async ping(): Promise<void> {}
-
   async close(): Promise<void> {
     this.entries.clear();
   }

@@ -89,10 +89,6 @@ export class RedisStore implements Store {
     return [...new Set(found)].sort();
   }
 
-  async ping(): Promise<void> {
-    await this.call(() => this.redis.ping());
-  }
-
   async close(): Promise<void> {
     this.health.close();
     await this.redis.quit().catch(() => this.redis.disconnect());

@@ -17,6 +17,5 @@ export interface Store {
   increment(key: string, by?: number): Promise<number>;
   /** Every key starting with `prefix`, sorted. */
   keys(prefix: string): Promise<string[]>;
-  ping(): Promise<void>;
   close(): Promise<void>;
 }

@@ -19,11 +19,11 @@ export const plainDecoding: DecodingStrategy = {
 /** The next token with `banned` excluded on top of the request's bias (SpecTr's tail step). */
 export async function plainToken(input: readonly number[], state: DecodingState, banned: readonly number[]): Promise<DecodedToken> {
   const seed = state.sampling.temperature > 0 ? nextSeed(state.random) : 0;
-  const chain = chainFor(state.sampling, state.history, seed, banned);
+  const chain = chainFor(state.sampling, state.history, seed, banned, state.grammar);
   const read: OutputTask<DecodedToken> = async (reader) => {
     const token = await drawToken(reader, chain);
     if (state.logprobs === null) return { token, logprob: null, top: null };
-    const raw = await rawLogprobs(reader, [token], state.logprobs);
+    const raw = await rawLogprobs(reader, [token], state.logprobs, state.grammar);
     return { token, logprob: raw.of(token), top: raw.top };
   };
   const decoded = (await evaluateWithOutputs(state.target, input, new Map([[input.length - 1, read]])))[input.length - 1];

@@ -1,5 +1,6 @@
 import type { LlamaContextSequence } from "node-llama-cpp";
 import type { Random } from "../../../kernels/random.ts";
+import type { GrammarState } from "../native/grammar-state.ts";
 import type { SamplingParams } from "../sampling/params.ts";
 
 /** What a decoding strategy works on for one choice. */
@@ -11,11 +12,16 @@ export interface DecodingState {
   readonly logprobs: number | null;
   /** Tokens generated so far (penalties look at these). */
   readonly history: readonly number[];
+  /**
+   * The grammar state after `history`, when the choice is constrained: every read masks what it
+   * refuses. Strategies never advance it (the generation loop does, on accepted tokens).
+   */
+  readonly grammar?: GrammarState;
 }
 
 export interface DecodedToken {
   token: number;
-  /** Natural-log probability under the model's raw distribution; null when not asked for. */
+  /** Natural-log probability under the model's raw distribution (under a grammar, the constrained one); null when not asked for. */
   logprob: number | null;
   top: { token: number; logprob: number }[] | null;
 }

@@ -10,8 +10,13 @@
  *   5. min-p           keep x with softmax(l)_x >= minP * max   (absent: not in the chain)
  *   6. temperature     l / T, then draw from softmax (T = 0: argmax of step 2's logits)
  *
+ * Under a grammar (step 0) every token the grammar does not allow next is masked (logit
+ * -Infinity) before step 1, so every step above, truncation included, sees the masked logits.
+ *
  * This is the law every decoding path samples from (sampling/law.ts is its reference in JS).
  */
+import type { GrammarState } from "./grammar-state.ts";
+
 export interface ChainConfig {
   /** 0 selects the argmax after bias and penalties. */
   readonly temperature: number;
@@ -22,6 +27,8 @@ export interface ChainConfig {
   readonly seed?: number;
   readonly bias?: TokenValues;
   readonly penalties?: Penalties;
+  /** The grammar state the masked tokens are read from (each read gets its own copy). */
+  readonly grammar?: GrammarState;
 }
 
 export interface TokenValues {
@@ -58,6 +65,7 @@ export function addonSamplerConfig(chain: ChainConfig): Record<string, unknown> 
     config.repeatPenaltyPresencePenalty = penalties.presence;
     config.repeatPenaltyFrequencyPenalty = penalties.frequency;
   }
+  if (chain.grammar !== undefined) config.grammarEvaluationState = chain.grammar.forRead();
   return config;
 }
 

@@ -17,7 +17,7 @@
  * that made concurrent reads of one batch race in 3.21.1 (see bench/batch-race.ts).
  */
 import type { LlamaContextSequence, LlamaModel } from "node-llama-cpp";
-import { addonSamplerConfig, type ChainConfig } from "./chain.ts";
+import { addonSamplerConfig, truncates, type ChainConfig } from "./chain.ts";
 
 /** What to read from one output. */
 export interface OutputQuery {
@@ -163,7 +163,7 @@ function applyChain(sampler: SequenceSampler, chain: ChainConfig): void {
 
 async function readOutput(internals: SequenceInternals, sampler: SequenceSampler, batchLogitIndex: number, query: OutputQuery): Promise<OutputAnswer> {
   applyChain(sampler, query.chain);
-  const wantsLogits = query.logitsOf !== undefined || query.includeSelected === true || (query.top ?? 0) > 0;
+  const wantsLogits = query.logitsOf !== undefined || query.includeSelected === true || (query.top ?? 0) > 0 || masksFirst(query);
   const logitsFilter = wantsLogits ? [query.logitsOf ?? [], false, false, query.includeSelected ?? false, query.top ?? 0] : false;
   const [token, candidates, confidence, logits, totalWeight] = await internals._context._ctx.sampleToken(
     batchLogitIndex,
@@ -180,6 +180,19 @@ async function readOutput(internals: SequenceInternals, sampler: SequenceSampler
     ...(logits === undefined ? {} : { logits: tokenList(logits) }),
     ...(totalWeight === undefined ? {} : { totalWeight }),
   };
+}
+
+/**
+ * Whether the read must apply the grammar before the chain. node-llama-cpp applies it first only
+ * when the read asks for logits, probabilities or confidence; otherwise it draws from the
+ * unmasked chain and, when the grammar refuses the draw, draws again with the grammar first.
+ * That has the masked law for argmax and for untruncated sampling (a draw kept with the
+ * grammar's mass V, else redrawn: p(x) + (1 - V) p(x) / V = p(x) / V), but not under top-k,
+ * top-p or min-p, which would truncate before the mask, nor for a total weight, which would be
+ * the unmasked one. Those reads ask for an empty logits filter, which costs nothing more.
+ */
+function masksFirst(query: OutputQuery): boolean {
+  return query.chain.grammar !== undefined && (truncates(query.chain) || query.totalWeight === true);
 }
 
 /** node-llama-cpp's flat [token, value, token, value, ...] as parallel typed arrays. */

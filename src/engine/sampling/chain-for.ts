@@ -1,13 +1,16 @@
 import type { ChainConfig } from "../native/chain.ts";
+import type { GrammarState } from "../native/grammar-state.ts";
 import type { SamplingParams } from "./params.ts";
 
 /**
  * The native chain for a request's sampling fields at one step: `history` is the tokens
  * generated so far (penalties count only those, as OpenAI does), `seed` seeds this step's draw,
- * `banned` are tokens excluded on top of the request's own logit_bias (-100 bans too).
+ * `banned` are tokens excluded on top of the request's own logit_bias (-100 bans too), `grammar`
+ * the state that masks what the grammar does not allow next.
  */
-export function chainFor(sampling: SamplingParams, history: readonly number[], seed: number, banned: readonly number[] = []): ChainConfig {
+export function chainFor(sampling: SamplingParams, history: readonly number[], seed: number, banned: readonly number[] = [], grammar?: GrammarState): ChainConfig {
   return {
+    ...(grammar === undefined ? {} : { grammar }),
     temperature: sampling.temperature,
     topK: sampling.topK,
     topP: sampling.topP,
@@ -25,7 +28,7 @@ export function chainFor(sampling: SamplingParams, history: readonly number[], s
 
 /** The same chain at temperature 0: its argmax, after bias and penalties. */
 export function argmaxChain(chain: ChainConfig): ChainConfig {
-  return { temperature: 0, ...(chain.bias === undefined ? {} : { bias: chain.bias }), ...(chain.penalties === undefined ? {} : { penalties: chain.penalties }) };
+  return { temperature: 0, ...(chain.grammar === undefined ? {} : { grammar: chain.grammar }), ...(chain.bias === undefined ? {} : { bias: chain.bias }), ...(chain.penalties === undefined ? {} : { penalties: chain.penalties }) };
 }
 
 /** The chain with top-k = n put first among the truncations (its n largest logits, sorted, cheaply). */

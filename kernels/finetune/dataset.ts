@@ -1,0 +1,69 @@
+/**
+ * OpenAI fine-tuning JSONL, one example per line: the chat form {"messages": [...]} or the
+ * legacy {"prompt": "...", "completion": "..."}. Every bad line is reported with its
+ * number, so a file is accepted or refused as a whole.
+ */
+import { z } from "zod";
+
+export type Role = "system" | "user" | "assistant";
+
+export interface ChatMessage {
+  role: Role;
+  content: string;
+}
+
+export type Example = { kind: "chat"; messages: ChatMessage[] } | { kind: "completion"; prompt: string; completion: string };
+
+export interface LineError {
+  /** 1-based. */
+  line: number;
+  message: string;
+}
+
+const message = z.object({ role: z.enum(["system", "user", "assistant"]), content: z.string() });
+const chat = z.object({ messages: z.array(message).min(1) }).refine((value) => value.messages.at(-1)?.role === "assistant", {
+  message: "the last message must be the assistant's (the reply trained on)",
+});
+const completion = z.object({ prompt: z.string(), completion: z.string().min(1) });
+
+export interface ParsedDataset {
+  examples: Example[];
+  errors: LineError[];
+}
+
+export function parseDataset(text: string): ParsedDataset {
+  const examples: Example[] = [];
+  const errors: LineError[] = [];
+  text.split("\n").forEach((raw, index) => {
+    const line = index + 1;
+    if (raw.trim() === "") return;
+    let value: unknown;
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      errors.push({ line, message: "not valid JSON" });
+      return;
+    }
+    if (typeof value === "object" && value !== null && "messages" in value) {
+      const parsed = chat.safeParse(value);
+      if (parsed.success) examples.push({ kind: "chat", messages: parsed.data.messages });
+      else errors.push({ line, message: describe(parsed.error) });
+      return;
+    }
+    const parsed = completion.safeParse(value);
+    if (parsed.success) examples.push({ kind: "completion", ...parsed.data });
+    else errors.push({ line, message: `expected {"messages": [...]} or {"prompt", "completion"}: ${describe(parsed.error)}` });
+  });
+  return { examples, errors };
+}
+
+function describe(error: z.ZodError): string {
+  return error.issues.map((issue) => (issue.path.length ? `${issue.path.join(".")}: ${issue.message}` : issue.message)).join("; ");
+}
+
+/** "line 3: not valid JSON; line 7: ..." with at most `limit` lines named. */
+export function formatLineErrors(errors: readonly LineError[], limit = 10): string {
+  const named = errors.slice(0, limit).map((error) => `line ${error.line}: ${error.message}`);
+  if (errors.length > limit) named.push(`and ${errors.length - limit} more`);
+  return named.join("; ");
+}
