@@ -29,6 +29,8 @@ const envSchema = z.object({
   MODELS: z.string().default(""),
   /** GGUF embedding models, `id=path,...`: served on /v1/embeddings. */
   EMBEDDING_MODELS: z.string().default(""),
+  /** GGUF reranker models (cross-encoders with a classifier head), `id=path,...`: served on /v1/rerank. */
+  RERANK_MODELS: z.string().default(""),
   /** A Jinja chat template file used instead of the GGUFs' own. */
   CHAT_TEMPLATE: z.string().optional(),
   REDIS_URL: z.string().optional(),
@@ -69,6 +71,11 @@ const envSchema = z.object({
   ADAPTER_MAX_BYTES: z.coerce.number().int().min(1).default(64 * 1024 * 1024),
   ADAPTER_CACHE_DIR: z.string().optional(),
   ADAPTER_SYNC_MS: z.coerce.number().int().min(10).default(200),
+  /** LITE reranker artifact (kernels/lite/artifact.ts): serves its scorers (`lite`, `lite-quarter`), `maxsim` and `dual-encoder`; `off`: bm25 and GGUF rerankers only. */
+  RERANK_ARTIFACT: z.string().default("models/rerank/lite-wink.bin"),
+  RERANK_MAX_DOCUMENTS: z.coerce.number().int().min(1).default(1000),
+  /** Tokens read per document (longer ones are cut, or refused with `truncate: false`); also the query's limit. */
+  RERANK_MAX_DOCUMENT_TOKENS: z.coerce.number().int().min(1).default(512),
 });
 
 /** What a served model does: generate text (completions, chat), rank documents, or embed text. */
@@ -121,6 +128,7 @@ export interface Config {
   adapterCacheDir: string | undefined;
   /** How often this replica checks the shared registry for adapter changes. */
   adapterSyncMs: number;
+  rerank: { artifactPath: string; maxDocuments: number; maxDocumentTokens: number };
 }
 
 export type Environment = Record<string, string | undefined>;
@@ -167,7 +175,7 @@ export function loadConfig(environment: Environment, argv: readonly string[] = [
   }
   const env = parsed.data;
   const target: ModelSpec = { id: env.TARGET_MODEL_ID ?? modelIdFromPath(env.TARGET_MODEL), path: env.TARGET_MODEL, kind: "generative" };
-  const models = [target, ...parseModelList(env.MODELS), ...parseModelList(env.EMBEDDING_MODELS, "embedding", "EMBEDDING_MODELS")];
+  const models = [target, ...parseModelList(env.MODELS), ...parseModelList(env.EMBEDDING_MODELS, "embedding", "EMBEDDING_MODELS"), ...parseModelList(env.RERANK_MODELS, "ranking", "RERANK_MODELS")];
   const ids = new Set(models.map((model) => model.id));
   if (ids.size !== models.length) throw new Error("Model ids must be unique");
   return {
@@ -204,5 +212,6 @@ export function loadConfig(environment: Environment, argv: readonly string[] = [
     adapterMaxBytes: env.ADAPTER_MAX_BYTES,
     adapterCacheDir: env.ADAPTER_CACHE_DIR,
     adapterSyncMs: env.ADAPTER_SYNC_MS,
+    rerank: { artifactPath: env.RERANK_ARTIFACT === "off" ? "" : env.RERANK_ARTIFACT, maxDocuments: env.RERANK_MAX_DOCUMENTS, maxDocumentTokens: env.RERANK_MAX_DOCUMENT_TOKENS },
   };
 }
