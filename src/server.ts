@@ -9,6 +9,7 @@ import { createApp } from "./http/app.ts";
 import { clientErrorHandler } from "./http/client-errors.ts";
 import { Metrics } from "./metrics/metrics.ts";
 import { Scheduler } from "./scheduler/scheduler.ts";
+import { FineTuning } from "./finetune/fine-tuning.ts";
 import { Gateway } from "./service/gateway.ts";
 import { openStore } from "./store/open-store.ts";
 import type { Store } from "./store/store.ts";
@@ -42,6 +43,7 @@ export async function createGateway(config: Config, logger: Logger, store?: Stor
     activeDraftSequences: () => gateway?.activeDraftSequences() ?? 0,
   });
   gateway = new Gateway(config, logger, metrics, scheduler, shared);
+  gateway.fineTuning = new FineTuning(config, shared, logger);
   return gateway;
 }
 
@@ -72,6 +74,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   const url = `http://${config.host}:${address.port}`;
   logger.info({ url }, "listening");
   const loaded = loadModels(gateway);
+  gateway.fineTuning!.start(config.workers);
   return {
     gateway,
     url,
@@ -91,6 +94,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       // Closing connections aborts what was left; let those generations stop before the models go.
       await gateway.scheduler.waitForIdle(5_000);
       await loaded.catch(() => undefined);
+      await gateway.fineTuning?.close();
       await gateway.adapters?.close(5_000);
       await gateway.engine?.dispose();
       await gateway.store.close();

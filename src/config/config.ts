@@ -65,6 +65,14 @@ const envSchema = z.object({
   ADAPTER_MAX_BYTES: z.coerce.number().int().min(1).default(64 * 1024 * 1024),
   ADAPTER_CACHE_DIR: z.string().optional(),
   ADAPTER_SYNC_MS: z.coerce.number().int().min(10).default(200),
+  /** Largest fine-tuning file /v1/files accepts. */
+  MAX_UPLOAD_BYTES: z.coerce.number().int().min(1).default(16 * 1024 * 1024),
+  /** Fine-tuning jobs this process trains at a time (0: none; leave them to `npm run worker`). */
+  WORKERS: z.coerce.number().int().min(0).max(16).default(1),
+  /** A worker silent this long (dead, or frozen in one step) loses its job to another worker. */
+  FINETUNE_LOCK_MS: z.coerce.number().int().min(500).default(60_000),
+  /** Largest number of optimizer steps a job may ask for (n_epochs x batches). */
+  FINETUNE_MAX_STEPS: z.coerce.number().int().min(1).default(5_000),
 });
 
 /** What a served model does: generate text (completions, chat), rank documents, or embed text. */
@@ -115,6 +123,10 @@ export interface Config {
   adapterCacheDir: string | undefined;
   /** How often this replica checks the shared registry for adapter changes. */
   adapterSyncMs: number;
+  maxUploadBytes: number;
+  workers: number;
+  finetuneLockMs: number;
+  finetuneMaxSteps: number;
 }
 
 export type Environment = Record<string, string | undefined>;
@@ -197,5 +209,9 @@ export function loadConfig(environment: Environment, argv: readonly string[] = [
     adapterMaxBytes: env.ADAPTER_MAX_BYTES,
     adapterCacheDir: env.ADAPTER_CACHE_DIR,
     adapterSyncMs: env.ADAPTER_SYNC_MS,
+    maxUploadBytes: env.MAX_UPLOAD_BYTES,
+    workers: env.WORKERS,
+    finetuneLockMs: env.FINETUNE_LOCK_MS,
+    finetuneMaxSteps: env.FINETUNE_MAX_STEPS,
   };
 }
