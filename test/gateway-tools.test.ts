@@ -13,6 +13,7 @@ import { defaultToolSyntax } from "../src/engine/tool-format.ts";
 import { renameRules } from "../src/engine/tool-grammar.ts";
 import { ToolCallReader } from "../src/service/tool-calls.ts";
 import { postJson, startTestGateway, type TestGateway } from "./gateway-harness.ts";
+import { conforms, conformsTo } from "./openapi-validator.ts";
 import { ajv, assertValidJson, expect400 } from "./structured-checks.ts";
 
 let gateway: TestGateway;
@@ -138,6 +139,25 @@ describe("tools with the openai SDK", () => {
     const choice = completion.choices[0]!;
     if (choice.finish_reason === "tool_calls") assert.ok(choice.message.tool_calls!.length > 0);
     else assert.equal(typeof choice.message.content, "string");
+  });
+});
+
+describe("openapi.yaml documents tools and structured output", () => {
+  it("requests, responses and stream chunks conform", async () => {
+    const history = [...messages, { role: "assistant", content: null, tool_calls: [{ id: "call_1", type: "function", function: { name: "search", arguments: '{"query": "x"}' } }] }, { role: "tool", tool_call_id: "call_1", content: "none" }];
+    const requests = [
+      { model: "target", messages: history, tools, tool_choice: "required", parallel_tool_calls: false, temperature: 1, max_tokens: 60 },
+      { model: "target", messages, response_format: { type: "json_schema", json_schema: { name: "w", schema: weather.function.parameters, strict: true } }, temperature: 1, max_tokens: 60 },
+      { model: "target", messages, grammar: 'root ::= "yes" | "no"', max_tokens: 4 },
+    ];
+    for (const request of requests) {
+      conformsTo("ChatCompletionRequest", request);
+      await conforms("/v1/chat/completions", "post", await postJson(`${gateway.url}/v1/chat/completions`, request));
+      const text = await (await postJson(`${gateway.url}/v1/chat/completions`, { ...request, stream: true })).text();
+      const events = text.split("\n\n").filter((event) => event.startsWith("data: ") && event !== "data: [DONE]");
+      for (const event of events) conformsTo("ChatCompletionChunk", JSON.parse(event.slice("data: ".length)));
+    }
+    conformsTo("CompletionRequest", { model: "target", prompt: "x", grammar: 'root ::= "a"' });
   });
 });
 
