@@ -7,8 +7,8 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { Ajv2020 } from "ajv/dist/2020.js";
 import { postJson, startTestGateway, type TestGateway } from "./gateway-harness.ts";
+import { assertValidJson as assertValid, expect400 } from "./structured-checks.ts";
 
 let gateway: TestGateway;
 before(async () => {
@@ -17,8 +17,6 @@ before(async () => {
 after(async () => {
   await gateway.close();
 });
-
-const ajv = new Ajv2020({ strict: false, allErrors: true });
 
 const person = {
   type: "object",
@@ -35,12 +33,6 @@ const person = {
 };
 
 const messages = [{ role: "user" as const, content: "Describe a person as JSON." }];
-
-function assertValid(schema: object, text: string): void {
-  const value: unknown = JSON.parse(text);
-  const validate = ajv.compile(schema);
-  assert.ok(validate(value), `${ajv.errorsText(validate.errors)}: ${text}`);
-}
 
 describe("response_format json_schema", () => {
   it("greedy and sampled outputs parse and validate against the schema", async () => {
@@ -156,13 +148,6 @@ describe("the grammar extension (GBNF)", () => {
 
 describe("what cannot be enforced is a 400 naming the field", () => {
   const chat = (body: object) => postJson(`${gateway.url}/v1/chat/completions`, { model: "target", messages, max_tokens: 4, ...body });
-  const expect400 = async (response: Response, param: string, message: RegExp) => {
-    assert.equal(response.status, 400);
-    const { error } = (await response.json()) as { error: { param: string; message: string; type: string } };
-    assert.equal(error.type, "invalid_request_error");
-    assert.equal(error.param, param);
-    assert.match(error.message, message);
-  };
   const withSchema = (schema: unknown) => ({ response_format: { type: "json_schema", json_schema: { name: "x", schema } } });
   const base = "response_format.json_schema.schema";
 

@@ -162,7 +162,7 @@ describe("parsers", () => {
   it("number: the first number, sign, fraction, exponent", () => {
     const cases: [string, number | null][] = [
       [" 4", 4], ["4.", 4], ["-3 stars", -3], ["\u22122", -2], ["+2.5/5", 2.5], [".5", 0.5], ["1e3", 1000],
-      ["score: 7, or 8", 7], ["1,000", 1], ["rated 1999 and 2000", 1999], ["none", null], ["", null], ["-", null], ["1e999", null],
+      ["score: 7, or 8", 7], ["1,000", 1], ["rated 1999 and 2000", 1999], ["none", null], ["", null], ["-", null], ["1e999", null], ["1e151", null], ["-1e150", -1e150],
     ];
     for (const [text, value] of cases) assert.equal(parseNumber(text), value, JSON.stringify(text));
   });

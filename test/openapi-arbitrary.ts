@@ -135,7 +135,7 @@ function numbers(schema: Schema, edges: boolean): fc.Arbitrary<number> {
   const min = (schema.minimum as number | undefined) ?? (schema.exclusiveMinimum as number | undefined) ?? -1e6;
   const max = (schema.maximum as number | undefined) ?? (schema.exclusiveMaximum as number | undefined) ?? 1e6;
   const exclusive = schema.exclusiveMinimum !== undefined;
-  if (!edges) return fc.double({ min, max, noNaN: true, minExcluded: exclusive });
+  if (!edges) return fc.double({ min, max, noNaN: true, minExcluded: exclusive, maxExcluded: schema.exclusiveMaximum !== undefined });
   const boundaries = [min, max, min - 1e-9, max + 1e-9, 0, -0, 1e308, -1e308];
   return fc.oneof({ arbitrary: fc.double({ min, max, noNaN: true }), weight: 3 }, { arbitrary: fc.constantFrom(...boundaries), weight: 1 });
 }

@@ -16,12 +16,15 @@ export type Parser =
  */
 const NUMBER = /[-+\u2212]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?/;
 
+/** Larger magnitudes are unparsable: sums of squares of up to thousands of answers must stay finite. */
+export const MAX_MAGNITUDE = 1e150;
+
 /** The first number in `text`, or null. */
 export function parseNumber(text: string): number | null {
   const match = NUMBER.exec(text);
   if (match === null) return null;
   const value = Number(match[0].replace("\u2212", "-"));
-  return Number.isFinite(value) ? value : null;
+  return Math.abs(value) <= MAX_MAGNITUDE ? value : null;
 }
 
 /** The first number in `text` when it is an integer ("4", "4.", "4.0"), else null ("3.5" is not an integer answer). */

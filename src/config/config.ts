@@ -29,6 +29,8 @@ const envSchema = z.object({
   MODELS: z.string().default(""),
   /** GGUF embedding models, `id=path,...`: served on /v1/embeddings. */
   EMBEDDING_MODELS: z.string().default(""),
+  /** GGUF reranker models (cross-encoders with a classifier head), `id=path,...`: served on /v1/rerank. */
+  RERANK_MODELS: z.string().default(""),
   /** A Jinja chat template file used instead of the GGUFs' own. */
   CHAT_TEMPLATE: z.string().optional(),
   REDIS_URL: z.string().optional(),
@@ -55,6 +57,10 @@ const envSchema = z.object({
   /** Prompts and messages go into the request log only when this is true. */
   LOG_PROMPTS: boolean.default(false),
   MAX_TOKENS_BUDGET: z.coerce.number().int().min(1).default(8192),
+  /** The most Monte Carlo samples one metric_aware request may ask for. */
+  METRIC_AWARE_MAX_SAMPLES: z.coerce.number().int().min(1).default(32),
+  /** The most candidates one metric_aware request may score (a list or a range). */
+  METRIC_AWARE_MAX_CANDIDATES: z.coerce.number().int().min(1).default(256),
   SHUTDOWN_DEADLINE_MS: z.coerce.number().int().min(0).default(30_000),
   RETRY_AFTER_SECONDS: z.coerce.number().int().min(1).default(1),
   /** off: never load the draft's contexts; auto: requests speculate as the tuner decides unless they say otherwise. */
@@ -73,6 +79,11 @@ const envSchema = z.object({
   FINETUNE_LOCK_MS: z.coerce.number().int().min(500).default(60_000),
   /** Largest number of optimizer steps a job may ask for (n_epochs x batches). */
   FINETUNE_MAX_STEPS: z.coerce.number().int().min(1).default(5_000),
+  /** LITE reranker artifact (kernels/lite/artifact.ts): serves its scorers (`lite`, `lite-quarter`), `maxsim` and `dual-encoder`; `off`: bm25 and GGUF rerankers only. */
+  RERANK_ARTIFACT: z.string().default("models/rerank/lite-wink.bin"),
+  RERANK_MAX_DOCUMENTS: z.coerce.number().int().min(1).default(1000),
+  /** Tokens read per document (longer ones are cut, or refused with `truncate: false`); also the query's limit. */
+  RERANK_MAX_DOCUMENT_TOKENS: z.coerce.number().int().min(1).default(512),
 });
 
 /** What a served model does: generate text (completions, chat), rank documents, or embed text. */
@@ -112,6 +123,8 @@ export interface Config {
   maxUrlBytes: number;
   logPrompts: boolean;
   maxTokensBudget: number;
+  /** Limits of the metric_aware extension: Monte Carlo samples and grid candidates per request. */
+  metricAware: { maxSamples: number; maxCandidates: number };
   shutdownDeadlineMs: number;
   retryAfterSeconds: number;
   /** Speculative decoding with the draft model: whether it is set up, and the largest (K, L). */
@@ -127,6 +140,7 @@ export interface Config {
   workers: number;
   finetuneLockMs: number;
   finetuneMaxSteps: number;
+  rerank: { artifactPath: string; maxDocuments: number; maxDocumentTokens: number };
 }
 
 export type Environment = Record<string, string | undefined>;
@@ -173,7 +187,7 @@ export function loadConfig(environment: Environment, argv: readonly string[] = [
   }
   const env = parsed.data;
   const target: ModelSpec = { id: env.TARGET_MODEL_ID ?? modelIdFromPath(env.TARGET_MODEL), path: env.TARGET_MODEL, kind: "generative" };
-  const models = [target, ...parseModelList(env.MODELS), ...parseModelList(env.EMBEDDING_MODELS, "embedding", "EMBEDDING_MODELS")];
+  const models = [target, ...parseModelList(env.MODELS), ...parseModelList(env.EMBEDDING_MODELS, "embedding", "EMBEDDING_MODELS"), ...parseModelList(env.RERANK_MODELS, "ranking", "RERANK_MODELS")];
   const ids = new Set(models.map((model) => model.id));
   if (ids.size !== models.length) throw new Error("Model ids must be unique");
   return {
@@ -202,6 +216,7 @@ export function loadConfig(environment: Environment, argv: readonly string[] = [
     maxUrlBytes: env.MAX_URL_BYTES,
     logPrompts: env.LOG_PROMPTS,
     maxTokensBudget: env.MAX_TOKENS_BUDGET,
+    metricAware: { maxSamples: env.METRIC_AWARE_MAX_SAMPLES, maxCandidates: env.METRIC_AWARE_MAX_CANDIDATES },
     shutdownDeadlineMs: env.SHUTDOWN_DEADLINE_MS,
     retryAfterSeconds: env.RETRY_AFTER_SECONDS,
     speculation: { enabled: env.SPECULATION === "auto", maxK: env.SPEC_MAX_K, maxL: env.SPEC_MAX_L },
@@ -213,5 +228,6 @@ export function loadConfig(environment: Environment, argv: readonly string[] = [
     workers: env.WORKERS,
     finetuneLockMs: env.FINETUNE_LOCK_MS,
     finetuneMaxSteps: env.FINETUNE_MAX_STEPS,
+    rerank: { artifactPath: env.RERANK_ARTIFACT === "off" ? "" : env.RERANK_ARTIFACT, maxDocuments: env.RERANK_MAX_DOCUMENTS, maxDocumentTokens: env.RERANK_MAX_DOCUMENT_TOKENS },
   };
 }

@@ -6,8 +6,17 @@
 import type { LlamaGrammar, LlamaModel } from "node-llama-cpp";
 import { invalidRequest } from "../protocol/errors.ts";
 import { GrammarState } from "./native/grammar-state.ts";
+import type { ToolCallSyntax } from "./tool-format.ts";
+import { toolCallsGbnf } from "./tool-grammar.ts";
 
-export type GrammarSource = { readonly gbnf: string } | { readonly jsonSchema: object };
+export type GrammarSource = { readonly gbnf: string } | { readonly jsonSchema: object } | { readonly toolCalls: ToolCallsSource };
+
+/** Tool calls only: `tools`' names and argument schemas (reduced like jsonSchema) in `syntax`. */
+export interface ToolCallsSource {
+  readonly syntax: ToolCallSyntax;
+  readonly tools: readonly { readonly name: string; readonly schema: object }[];
+  readonly parallel: boolean;
+}
 
 /** A compiled grammar for one model. */
 export class Grammar {
@@ -63,9 +72,16 @@ export class GrammarCache {
   }
 
   private async compile(source: GrammarSource, param: string): Promise<Grammar> {
-    const gbnf = "gbnf" in source ? source.gbnf : await jsonSchemaGbnf(this.model, source.jsonSchema).catch((error: unknown) => {
+    const fromSchema = (schema: object): Promise<string> => jsonSchemaGbnf(this.model, schema).catch((error: unknown) => {
       throw invalidRequest(`The JSON schema could not be turned into a grammar: ${(error as Error).message}`, param);
     });
+    let gbnf: string;
+    if ("gbnf" in source) gbnf = source.gbnf;
+    else if ("jsonSchema" in source) gbnf = await fromSchema(source.jsonSchema);
+    else {
+      const { syntax, tools, parallel } = source.toolCalls;
+      gbnf = toolCallsGbnf(syntax, await Promise.all(tools.map(async (tool) => ({ name: tool.name, arguments: await fromSchema(tool.schema) }))), parallel);
+    }
     try {
       return new Grammar(this.model, await this.model.llama.createGrammar({ grammar: gbnf }));
     } catch {

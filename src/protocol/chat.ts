@@ -1,6 +1,8 @@
 import { z } from "zod";
+import type { MetricAwareEvidence } from "./metric-aware.ts";
 import { samplingFields, type FinishReason, type Usage } from "./sampling-fields.ts";
 import { grammarField, responseFormatField } from "./structured.ts";
+import { toolCallSchema, toolChoiceField, toolsField, type ToolCall, type ToolCallDelta } from "./tools.ts";
 
 const textPart = z.strictObject({ type: z.literal("text"), text: z.string() });
 
@@ -10,7 +12,8 @@ const message = z.discriminatedUnion("role", [
   z.strictObject({ role: z.literal("system"), content, name: z.string().nullish() }),
   z.strictObject({ role: z.literal("developer"), content, name: z.string().nullish() }),
   z.strictObject({ role: z.literal("user"), content, name: z.string().nullish() }),
-  z.strictObject({ role: z.literal("assistant"), content: content.nullish(), name: z.string().nullish() }),
+  z.strictObject({ role: z.literal("assistant"), content: content.nullish(), name: z.string().nullish(), tool_calls: z.array(toolCallSchema).nullish(), refusal: z.string().nullish() }),
+  z.strictObject({ role: z.literal("tool"), content, tool_call_id: z.string().min(1) }),
 ]);
 
 export const chatRequestSchema = z.strictObject({
@@ -21,6 +24,9 @@ export const chatRequestSchema = z.strictObject({
   top_logprobs: z.number().int().min(0).max(20).nullish(),
   response_format: responseFormatField,
   grammar: grammarField,
+  tools: toolsField,
+  tool_choice: toolChoiceField,
+  parallel_tool_calls: z.boolean().nullish(),
 });
 
 export type ChatRequest = z.infer<typeof chatRequestSchema>;
@@ -39,9 +45,11 @@ export interface ChatLogprobs {
 
 export interface ChatChoice {
   index: number;
-  message: { role: "assistant"; content: string };
+  message: { role: "assistant"; content: string | null; tool_calls?: ToolCall[] };
   logprobs: ChatLogprobs | null;
-  finish_reason: FinishReason;
+  finish_reason: FinishReason | "tool_calls";
+  /** Extension: with metric_aware, what the decision rests on. */
+  metric_aware?: MetricAwareEvidence;
 }
 
 export interface ChatResponse {
@@ -56,9 +64,9 @@ export interface ChatResponse {
 
 export interface ChatChunkChoice {
   index: number;
-  delta: { role?: "assistant"; content?: string };
+  delta: { role?: "assistant"; content?: string; tool_calls?: ToolCallDelta[] };
   logprobs: ChatLogprobs | null;
-  finish_reason: FinishReason | null;
+  finish_reason: FinishReason | "tool_calls" | null;
 }
 
 export interface ChatChunk {

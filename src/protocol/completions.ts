@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { MetricAwareEvidence } from "./metric-aware.ts";
 import { samplingFields, type FinishReason, type Usage } from "./sampling-fields.ts";
 import { grammarField } from "./structured.ts";
 
@@ -30,6 +31,8 @@ export interface CompletionChoice {
   index: number;
   logprobs: CompletionLogprobs | null;
   finish_reason: FinishReason | null;
+  /** Extension: with metric_aware, what the decision rests on. */
+  metric_aware?: MetricAwareEvidence;
 }
 
 export interface CompletionResponse {

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { metricAwareSchema } from "./metric-aware.ts";
 
 /** Fields shared by /v1/completions and /v1/chat/completions (OpenAI's plus the common extras). */
 export const stopField = z.union([z.string(), z.array(z.string()).max(4)]).nullish();
@@ -24,6 +25,8 @@ export const samplingFields = {
   stop_token_ids: z.array(z.number().int().min(0)).max(64).nullish(),
   /** Extension: speculative decoding for this request ("auto" by default; see openapi.yaml). */
   speculation: z.union([z.enum(["auto", "off"]), z.strictObject({ k: z.number().int().min(1).max(8), l: z.number().int().min(0).max(16) })]).nullish(),
+  /** Extension: answer with the Bayes decision for a metric (see protocol/metric-aware.ts). */
+  metric_aware: metricAwareSchema.nullish(),
 };
 
 export interface Usage {

@@ -1,20 +1,20 @@
 import { randomUUID } from "node:crypto";
 import type { DecodedToken } from "../engine/decoding/strategy.ts";
-import type { GenerationPlan } from "../engine/generation.ts";
 import type { ServedModel } from "../engine/served-model.ts";
 import { TextOffsets } from "../engine/text/token-bytes.ts";
 import type { RequestLog } from "../logging/request-log.ts";
 import type { CompletionChoice, CompletionRequest, CompletionResponse } from "../protocol/completions.ts";
 import { invalidRequest } from "../protocol/errors.ts";
 import type { Gateway } from "./gateway.ts";
-import { generate, usage, type ChunkSink } from "./generation-flow.ts";
+import { generate, usage, type ChunkSink, type Prepared } from "./generation-flow.ts";
 import { completionLogprobs } from "./logprobs.ts";
+import { buildMetricAwarePlan, metricAwareLimits } from "./metric-plan.ts";
+import { metricAwareField } from "./metric-evidence.ts";
 import { buildPlan, checkPromptTexts, tokenizeEach } from "./plan.ts";
 import { requestGrammar } from "./structured-output.ts";
 
-interface PreparedCompletion {
+interface PreparedCompletion extends Prepared {
   model: ServedModel;
-  plan: GenerationPlan;
   promptTexts: string[];
   envelope: Omit<CompletionResponse, "choices" | "usage">;
 }
@@ -29,6 +29,7 @@ export function createCompletion(gateway: Gateway, request: CompletionRequest, s
       index: choice.index,
       logprobs: request.logprobs == null ? null : completionLogprobs(model, [...(choice.promptScores ?? []), ...choice.tokens], new TextOffsets()),
       finish_reason: choice.outcome.finishReason,
+      ...metricAwareField(choice, prepared.metricAware),
     })),
     usage: usage(result),
   }));
@@ -94,9 +95,11 @@ async function prepare(gateway: Gateway, model: ServedModel, fingerprint: string
   });
   const grammar = await requestGrammar(model, request);
   const plan = grammar === undefined ? planned : { ...planned, grammar };
+  const metricAware = request.metric_aware == null ? undefined : buildMetricAwarePlan(request.metric_aware, request, plan, model, metricAwareLimits(gateway));
   return {
     model,
     plan,
+    ...(metricAware === undefined ? {} : { metricAware }),
     promptTexts: prompts.map((prompt) => model.detokenize(prompt)),
     envelope: { id: `cmpl-${randomUUID()}`, object: "text_completion", created: Math.floor(Date.now() / 1000), model: model.id, system_fingerprint: fingerprint },
   };

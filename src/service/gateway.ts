@@ -7,6 +7,7 @@ import type { Engine } from "../engine/engine.ts";
 import type { FineTuning } from "../finetune/fine-tuning.ts";
 import { Activity } from "../lifecycle/activity.ts";
 import type { Metrics } from "../metrics/metrics.ts";
+import type { Reranker } from "../rerank/reranker.ts";
 import { modelNotFound, notReady, shutdownDeadline, shuttingDown } from "../protocol/errors.ts";
 import type { Scheduler } from "../scheduler/scheduler.ts";
 import type { Store } from "../store/store.ts";
@@ -19,6 +20,7 @@ export type Lifecycle = "loading" | "ready" | "draining";
 export class Gateway {
   private loadedEngine: Engine | undefined;
   private loadedAdapters: Adapters | undefined;
+  private loadedRerankers: ReadonlyMap<string, Reranker> = new Map();
   private stage: Lifecycle = "loading";
   /** Identifies this build and configuration in responses, as OpenAI's system_fingerprint does. */
   readonly fingerprint: string;
@@ -56,6 +58,21 @@ export class Gateway {
     this.loadedEngine = engine;
     this.loadedAdapters = adapters;
     if (this.stage === "loading") this.stage = "ready";
+  }
+
+  /** Rerankers by id (model kind `ranking`); set before `attach` makes the gateway ready. */
+  attachRerankers(rerankers: readonly Reranker[]): void {
+    this.loadedRerankers = new Map(rerankers.map((reranker) => [reranker.id, reranker]));
+  }
+
+  get rerankers(): ReadonlyMap<string, Reranker> {
+    return this.loadedRerankers;
+  }
+
+  /** The rerankers, or the 503 that says why none can serve now. */
+  servingRerankers(): ReadonlyMap<string, Reranker> {
+    this.servingEngine();
+    return this.loadedRerankers;
   }
 
   drain(): void {

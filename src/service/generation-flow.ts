@@ -1,4 +1,5 @@
 import { runGeneration, type GenerationListener, type GenerationPlan, type GenerationResult } from "../engine/generation.ts";
+import { runMetricAware, type MetricAwarePlan } from "../engine/metric-aware.ts";
 import type { ServedModel } from "../engine/served-model.ts";
 import type { RequestLog } from "../logging/request-log.ts";
 import type { Usage } from "../protocol/sampling-fields.ts";
@@ -10,6 +11,8 @@ export type ChunkSink = (payload: unknown) => Promise<void>;
 /** What an endpoint makes of a request for one model: at least the plan to run. */
 export interface Prepared {
   plan: GenerationPlan;
+  /** The metric_aware extension: the plan's prompts answered with a Bayes decision each. */
+  metricAware?: MetricAwarePlan;
 }
 
 export interface Generated<P extends Prepared> {
@@ -37,7 +40,9 @@ export async function generate<P extends Prepared, R>(
   using hold = gateway.acquire(modelId);
   const prepared = await prepare(hold.model, hold.fingerprint);
   log.set({ model: hold.model.id });
-  const result = await runGeneration(gateway, hold.model, prepared.plan, signal, log.arrivedAt, listen?.(prepared));
+  const result = prepared.metricAware === undefined
+    ? await runGeneration(gateway, hold.model, prepared.plan, signal, log.arrivedAt, listen?.(prepared))
+    : await runMetricAware(gateway, hold.model, prepared.plan, prepared.metricAware, signal, log.arrivedAt);
   record(log, result);
   return respond({ model: hold.model, fingerprint: hold.fingerprint, prepared, result });
 }

@@ -3,7 +3,8 @@
  * costing JS time proportional to the vocabulary.
  */
 import { invalidRequest } from "../../protocol/errors.ts";
-import type { ChainConfig } from "./chain.ts";
+import { argmaxChain } from "../sampling/chain-for.ts";
+import { truncates, type ChainConfig } from "./chain.ts";
 import type { GrammarState } from "./grammar-state.ts";
 import type { OutputReader, TokenList } from "./outputs.ts";
 
@@ -89,4 +90,29 @@ export async function logitsOf(reader: OutputReader, chain: ChainConfig, tokens:
   });
   const drop = MARK / (chain.temperature > 0 ? chain.temperature : 1);
   return { tokens: Int32Array.from(kept, (i) => listed.tokens[i]!), values: Float64Array.from(kept, (i) => listed.values[i]! - drop) };
+}
+
+/**
+ * Natural-log probabilities of `tokens` under the chain's law (bias, penalties, truncation,
+ * temperature > 0): -Infinity for a token the chain leaves no mass. A truncating chain lists its
+ * few candidates with their probabilities; otherwise log p(x) = l(x) - max l - log sum exp(l - max l)
+ * over the tempered logits l, from the argmax read (untempered, so divided by T), the total
+ * weight and the tokens' own logits (logitsOf).
+ */
+export async function chainLogprobs(reader: OutputReader, chain: ChainConfig, tokens: readonly number[]): Promise<number[]> {
+  if (chain.temperature <= 0) throw new RangeError("a chain at temperature 0 has no probabilities but the argmax");
+  if (truncates(chain)) {
+    const { candidates } = await reader.read({ chain, candidates: true });
+    const probabilities = new Map<number, number>();
+    candidates?.tokens.forEach((token, i) => probabilities.set(token, candidates.values[i]!));
+    return tokens.map((token) => Math.log(probabilities.get(token) ?? 0));
+  }
+  const whole = await reader.read({ chain, totalWeight: true });
+  const argmax = await reader.read({ chain: argmaxChain(chain), includeSelected: true });
+  const top = argmax.logits!.values[argmax.logits!.tokens.indexOf(checkDrawn(argmax.token))]! / chain.temperature;
+  const logZ = top + Math.log(whole.totalWeight!);
+  const listed = await logitsOf(reader, chain, tokens);
+  const logits = new Map<number, number>();
+  listed.tokens.forEach((token, i) => logits.set(token, listed.values[i]!));
+  return tokens.map((token) => (logits.get(token) ?? -Infinity) - logZ);
 }
