@@ -21,7 +21,7 @@ import { loadVocabulary } from "../kernels/tokenizer/llama-tokenizer.ts";
 import { forward } from "../kernels/transformer/forward.ts";
 import { readLlamaModel } from "../kernels/transformer/gguf-model.ts";
 
-const STEPS = Number(process.env.BENCH_STEPS ?? 16);
+const STEPS = Number(process.env.BENCH_STEPS ?? 12);
 const LEARNING_RATES = (process.env.BENCH_LRS ?? "0.002,0.008").split(",").map(Number);
 const BATCH = 4;
 const EXCERPT = 200;
