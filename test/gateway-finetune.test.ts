@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import OpenAI, { toFile } from "openai";
 import { startTestGateway, type TestGateway } from "./gateway-harness.ts";
+import { conforms } from "./openapi-validator.ts";
 
 const REPLY = "Zebra zebra zebra.";
 const QUESTIONS = ["What is the word?", "Say the word.", "Tell me the word.", "Which word?", "The word, please.", "Give me the word.", "Word?", "What word is it?", "Name the word.", "Your word?"];
@@ -70,6 +71,19 @@ describe("files", () => {
     await expectStatus(client.files.retrieve(file.id), 404, /No such File/);
   });
 
+  it("answers as openapi.yaml documents", async () => {
+    const form = new FormData();
+    form.append("purpose", "fine-tune");
+    form.append("file", new Blob([trainingFile]), "train.jsonl");
+    const uploaded = await fetch(`${gateway.url}/v1/files`, { method: "POST", body: form });
+    const { id } = (await uploaded.clone().json()) as { id: string };
+    await conforms("/v1/files", "post", uploaded);
+    await conforms("/v1/files", "get", await fetch(`${gateway.url}/v1/files`));
+    await conforms("/v1/files/{file_id}", "get", await fetch(`${gateway.url}/v1/files/${id}`));
+    await conforms("/v1/fine_tuning/jobs", "get", await fetch(`${gateway.url}/v1/fine_tuning/jobs`));
+    await conforms("/v1/files/{file_id}", "delete", await fetch(`${gateway.url}/v1/files/${id}`, { method: "DELETE" }));
+  });
+
   it("refuses malformed lines (naming them), empty and oversized files, and other purposes, storing nothing", async () => {
     const before = (await client.files.list()).data.length;
     const bad = [trainingFile.split("\n")[0], "{oops", JSON.stringify({ prompt: "x" }), JSON.stringify({ messages: [{ role: "user", content: "no reply" }] })].join("\n");
@@ -121,6 +135,8 @@ describe("fine-tuning jobs", () => {
     }
     assert.ok(metrics.some((data) => typeof data.valid_loss === "number"));
     assert.match(events[0]!.message, /successfully completed/);
+    await conforms("/v1/fine_tuning/jobs/{fine_tuning_job_id}", "get", await fetch(`${gateway.url}/v1/fine_tuning/jobs/${job.id}`));
+    await conforms("/v1/fine_tuning/jobs/{fine_tuning_job_id}/events", "get", await fetch(`${gateway.url}/v1/fine_tuning/jobs/${job.id}/events`));
 
     // Served within the adapter sync interval, under the id the job names.
     const model = job.fine_tuned_model!;

@@ -16,19 +16,22 @@ export interface BullQueueOptions {
   onGivenUp(jobId: string, reason: string): Promise<void>;
 }
 
+/** How long close() waits for BullMQ's connections (a frozen Redis must not hold up shutdown). */
+const closeWaitMs = 3_000;
+
 export class BullQueue implements JobQueue {
-  private readonly queue: Queue;
+  /** Opened on the first job: a gateway that never creates one holds no queue connection. */
+  private queue: Queue | undefined;
   private worker: Worker | undefined;
   private readonly stop = new AbortController();
 
   constructor(
     private readonly url: string,
     private readonly options: BullQueueOptions,
-  ) {
-    this.queue = new Queue(queueName, { connection: this.connection(), prefix: "gateway-bull" });
-  }
+  ) {}
 
   async enqueue(jobId: string): Promise<void> {
+    this.queue ??= new Queue(queueName, { connection: this.connection(), prefix: "gateway-bull" });
     await this.queue.add("train", { jobId }, { jobId, attempts: 1, removeOnComplete: 1000, removeOnFail: 1000 });
   }
 
@@ -50,8 +53,10 @@ export class BullQueue implements JobQueue {
 
   async close(): Promise<void> {
     this.stop.abort();
-    await this.worker?.close();
-    await this.queue.close();
+    let timer: NodeJS.Timeout | undefined;
+    const waited = new Promise<void>((resolve) => (timer = setTimeout(resolve, closeWaitMs)));
+    await Promise.race([Promise.all([this.worker?.close(), this.queue?.close()]), waited]);
+    clearTimeout(timer);
   }
 
   private connection(): { url: string; maxRetriesPerRequest: null } {
