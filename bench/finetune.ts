@@ -53,10 +53,11 @@ const meanYear = trainItems.reduce((sum, item) => sum + item.year, 0) / trainIte
 
 await initBackend((message) => console.log(message));
 const vocabulary = await loadVocabulary(MODEL);
-const eos = vocabulary.tokenize("<|endoftext|>");
+// The answer is the year alone (" 1923" is five tokens: the space and each digit); the
+// vocabulary-only tokenizer reads "<|endoftext|>" as text, so no end token is appended.
 const encode = (item: Item): TokenizedExample => {
   const prompt = vocabulary.tokenize(item.prompt);
-  return { tokens: [...prompt, ...vocabulary.tokenize(` ${item.year}`), ...eos], replyStart: prompt.length };
+  return { tokens: [...prompt, ...vocabulary.tokenize(` ${item.year}`)], replyStart: prompt.length };
 };
 const train = trainItems.map(encode);
 const heldOut = heldOutItems.map(encode);
@@ -67,7 +68,7 @@ function predictYear(item: Item, adapter: LoraAdapter | undefined): number | und
   const delta = adapter === undefined ? undefined : projectionDelta(adapter);
   const tokens = vocabulary.tokenize(item.prompt);
   const start = tokens.length;
-  for (let i = 0; i < 4; i++) {
+  for (let i = 0; i < 6; i++) {
     const next = tf.tidy(() => {
       const { logits } = forward(model.config, model.weights, tf.tensor2d([tokens], [1, tokens.length], "int32"), { projectionDelta: delta });
       return tf.argMax(logits.slice([0, tokens.length - 1, 0], [1, 1, model.config.vocabSize]).reshape([-1])).dataSync()[0]!;
