@@ -25,10 +25,10 @@ const shape: LiteShape = { queryLength: 24, documentLength: 128, rowHidden: 32, 
 /** The paper's storage result: a quarter of the document tokens (here the salient ones). */
 const quarterShape: LiteShape = { ...shape, documentLength: shape.documentLength / 4 };
 const learningRates = quick ? [3e-3] : [1e-3, 3e-3, 1e-2];
-const base: Omit<TrainOptions, "shape" | "learningRate"> = { epochs: quick ? 1 : 3, batchSize: 16, seed, clip: 5 };
+const base: Omit<TrainOptions, "shape" | "learningRate"> = { epochs: quick ? 1 : 2, batchSize: 16, seed, clip: 5 };
 const splitOptions: SplitOptions = {
   seed,
-  maxQueries: quick ? { train: 300, validation: 100, test: 100 } : { train: 2000, validation: 400, test: 600 },
+  maxQueries: quick ? { train: 300, validation: 100, test: 100 } : { train: 1500, validation: 300, test: 600 },
   hardNegatives: { train: 7, evaluation: 15 },
   randomNegatives: { train: 8, evaluation: 16 },
 };
