@@ -10,6 +10,7 @@ import { clientErrorHandler } from "./http/client-errors.ts";
 import { Metrics } from "./metrics/metrics.ts";
 import { loadTokenRerankers } from "./rerank/rerankers.ts";
 import { Scheduler } from "./scheduler/scheduler.ts";
+import { FineTuning } from "./finetune/fine-tuning.ts";
 import { Gateway } from "./service/gateway.ts";
 import { openStore } from "./store/open-store.ts";
 import type { Store } from "./store/store.ts";
@@ -43,6 +44,7 @@ export async function createGateway(config: Config, logger: Logger, store?: Stor
     activeDraftSequences: () => gateway?.activeDraftSequences() ?? 0,
   });
   gateway = new Gateway(config, logger, metrics, scheduler, shared);
+  gateway.fineTuning = new FineTuning(config, shared, logger);
   return gateway;
 }
 
@@ -78,6 +80,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   const url = `http://${config.host}:${address.port}`;
   logger.info({ url }, "listening");
   const loaded = loadModels(gateway);
+  gateway.fineTuning!.start(config.workers);
   return {
     gateway,
     url,
@@ -97,6 +100,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       // Closing connections aborts what was left; let those generations stop before the models go.
       await gateway.scheduler.waitForIdle(5_000);
       await loaded.catch(() => undefined);
+      await gateway.fineTuning?.close();
       await gateway.adapters?.close(5_000);
       await gateway.engine?.dispose();
       await gateway.store.close();

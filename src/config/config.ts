@@ -71,6 +71,14 @@ const envSchema = z.object({
   ADAPTER_MAX_BYTES: z.coerce.number().int().min(1).default(64 * 1024 * 1024),
   ADAPTER_CACHE_DIR: z.string().optional(),
   ADAPTER_SYNC_MS: z.coerce.number().int().min(10).default(200),
+  /** Largest fine-tuning file /v1/files accepts. */
+  MAX_UPLOAD_BYTES: z.coerce.number().int().min(1).default(16 * 1024 * 1024),
+  /** Fine-tuning jobs this process trains at a time (0: none; leave them to `npm run worker`). */
+  WORKERS: z.coerce.number().int().min(0).max(16).default(1),
+  /** A worker silent this long (dead, or frozen in one step) loses its job to another worker. */
+  FINETUNE_LOCK_MS: z.coerce.number().int().min(500).default(60_000),
+  /** Largest number of optimizer steps a job may ask for (n_epochs x batches). */
+  FINETUNE_MAX_STEPS: z.coerce.number().int().min(1).default(5_000),
   /** LITE reranker artifact (kernels/lite/artifact.ts): serves its scorers (`lite`, `lite-quarter`), `maxsim` and `dual-encoder`; `off`: bm25 and GGUF rerankers only. */
   RERANK_ARTIFACT: z.string().default("models/rerank/lite-wink.bin"),
   RERANK_MAX_DOCUMENTS: z.coerce.number().int().min(1).default(1000),
@@ -128,6 +136,10 @@ export interface Config {
   adapterCacheDir: string | undefined;
   /** How often this replica checks the shared registry for adapter changes. */
   adapterSyncMs: number;
+  maxUploadBytes: number;
+  workers: number;
+  finetuneLockMs: number;
+  finetuneMaxSteps: number;
   rerank: { artifactPath: string; maxDocuments: number; maxDocumentTokens: number };
 }
 
@@ -212,6 +224,10 @@ export function loadConfig(environment: Environment, argv: readonly string[] = [
     adapterMaxBytes: env.ADAPTER_MAX_BYTES,
     adapterCacheDir: env.ADAPTER_CACHE_DIR,
     adapterSyncMs: env.ADAPTER_SYNC_MS,
+    maxUploadBytes: env.MAX_UPLOAD_BYTES,
+    workers: env.WORKERS,
+    finetuneLockMs: env.FINETUNE_LOCK_MS,
+    finetuneMaxSteps: env.FINETUNE_MAX_STEPS,
     rerank: { artifactPath: env.RERANK_ARTIFACT === "off" ? "" : env.RERANK_ARTIFACT, maxDocuments: env.RERANK_MAX_DOCUMENTS, maxDocumentTokens: env.RERANK_MAX_DOCUMENT_TOKENS },
   };
 }

@@ -19,6 +19,8 @@ import { urlLimit } from "./middleware/url-limit.ts";
 import { readJsonBody } from "./body.ts";
 import { adapterRoutes } from "./routes/adapters.ts";
 import { docsRoutes } from "./routes/docs.ts";
+import { fileRoutes } from "./routes/files.ts";
+import { fineTuningRoutes } from "./routes/fine-tuning.ts";
 import { generationRoute } from "./routes/generation.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { metricsRoutes } from "./routes/metrics.ts";
@@ -40,6 +42,8 @@ export function createApp(gateway: Gateway, openapiYaml: string): Hono<GatewayEn
   app.route("/", docsRoutes(openapiYaml));
   app.route("/", modelRoutes(gateway));
   app.route("/", adapterRoutes(gateway));
+  app.route("/", fileRoutes(gateway));
+  app.route("/", fineTuningRoutes(gateway));
   app.post("/v1/completions", generationRoute(gateway, completionRequestSchema, createCompletion, streamCompletion));
   app.post("/v1/chat/completions", generationRoute(gateway, chatRequestSchema, createChatCompletion, streamChatCompletion));
   app.post("/v1/embeddings", async (c) => c.json(await createEmbeddings(gateway, validate(embeddingRequestSchema, await readJsonBody(c.req.raw, config.maxBodyBytes)))));

@@ -4,6 +4,7 @@ import type { Adapters } from "../adapters/adapters.ts";
 import { versionLabel, type AdapterRecord } from "../adapters/registry.ts";
 import type { Config } from "../config/config.ts";
 import type { Engine } from "../engine/engine.ts";
+import type { FineTuning } from "../finetune/fine-tuning.ts";
 import { Activity } from "../lifecycle/activity.ts";
 import type { Metrics } from "../metrics/metrics.ts";
 import type { Reranker } from "../rerank/reranker.ts";
@@ -26,6 +27,8 @@ export class Gateway {
   /** HTTP requests not yet fully answered (a stream counts until its last byte). */
   readonly requests = new Activity();
   private readonly deadline = new AbortController();
+  /** Files and jobs of the fine-tuning API (set by the server once the store is open). */
+  fineTuning: FineTuning | undefined;
 
   constructor(
     readonly config: Config,
