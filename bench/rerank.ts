@@ -53,7 +53,8 @@ const meanWords = test.flatMap((example) => example.candidates).reduce((sum, tex
 bytesPerDocument["maxsim"] = Math.round(meanWords * manifest.encoder.dimensions * 4);
 bytesPerDocument["dual-encoder"] = manifest.encoder.dimensions * 4;
 
-const gateway = await spawnGateway({ RERANK_ARTIFACT: artifactPath, LOG_LEVEL: "warn", SPECULATION: "off" });
+// LOG_LEVEL info: spawnGateway waits for the "ready" line.
+const gateway = await spawnGateway({ RERANK_ARTIFACT: artifactPath, LOG_LEVEL: "info", SPECULATION: "off" });
 const documents = [...new Set(test.flatMap((example) => example.candidates))].slice(0, 100);
 const latency: Record<string, { single: { median: number; p95: number }; concurrent: { median: number; p95: number } }> = {};
 try {

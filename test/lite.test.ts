@@ -59,6 +59,25 @@ describe("LITE scorer", () => {
     assert.ok(worst < 1e-5, `largest gradient error ${worst}`);
   });
 
+  it("skips the padded columns of S without changing the score or the gradients", () => {
+    const random = createRandom(8);
+    const params = initialLiteParameters(tiny, 4).map(() => random.normal() * 0.7);
+    const s = new Float64Array(15).map((_, k) => (k % 5 < 3 ? random.normal() : 0));
+    const scorer = new LiteScorer(tiny, params);
+    const layout = liteLayout(tiny);
+    const run = (documentTokens: number) => {
+      const score = scorer.forward(s, 3, documentTokens) - params[layout.alpha]! * scorer.maxSim;
+      const grads = new Float64Array(params.length);
+      scorer.backward(1, grads);
+      grads[layout.alpha] = 0;
+      return { score, grads };
+    };
+    const skipped = run(3);
+    const full = run(5);
+    assert.ok(Math.abs(skipped.score - full.score) < 1e-12);
+    skipped.grads.forEach((g, i) => assert.ok(Math.abs(g - full.grads[i]!) < 1e-12, `parameter ${i}`));
+  });
+
   it("scales the backward pass by the loss gradient and accumulates", () => {
     const random = createRandom(5);
     const params = initialLiteParameters(tiny, 2);

@@ -48,13 +48,16 @@ export class BlockCache {
   }
 }
 
-/** x is read as x[xOffset + i * xStride]: a row (stride 1) or a column (stride = row length). */
-export function blockForward(shape: BlockShape, at: BlockOffsets, params: Float64Array, x: ArrayLike<number>, xOffset: number, xStride: number, cache: BlockCache): Float64Array {
+/**
+ * x is read as x[xOffset + i * xStride]: a row (stride 1) or a column (stride = row length).
+ * Entries from `nonZero` on are known to be 0 (padding) and are skipped.
+ */
+export function blockForward(shape: BlockShape, at: BlockOffsets, params: Float64Array, x: ArrayLike<number>, xOffset: number, xStride: number, cache: BlockCache, nonZero = shape.input): Float64Array {
   const { input, hidden, output } = shape;
   for (let h = 0; h < hidden; h++) {
     let sum = params[at.b1 + h]!;
     const row = at.w1 + h * input;
-    for (let i = 0; i < input; i++) sum += params[row + i]! * x[xOffset + i * xStride]!;
+    for (let i = 0; i < nonZero; i++) sum += params[row + i]! * x[xOffset + i * xStride]!;
     cache.preHidden[h] = sum;
     cache.hidden[h] = sum > 0 ? sum : 0;
   }
@@ -92,7 +95,7 @@ export class BlockScratch {
 export function blockBackward(
   shape: BlockShape, at: BlockOffsets, params: Float64Array, grads: Float64Array,
   x: ArrayLike<number>, xOffset: number, xStride: number, cache: BlockCache, dy: Float64Array, scratch: BlockScratch,
-  dx?: Float64Array,
+  dx?: Float64Array, nonZero = shape.input,
 ): void {
   const { input, hidden, output } = shape;
   layerNormBackward(cache.normOutput, dy, cache.outputInverseSigma, scratch.dOutput, output);
@@ -114,9 +117,8 @@ export function blockBackward(
     if (g === 0) continue;
     grads[at.b1 + h]! += g;
     const row = at.w1 + h * input;
-    for (let i = 0; i < input; i++) {
-      grads[row + i]! += g * x[xOffset + i * xStride]!;
-      if (dx !== undefined) dx[xOffset + i * xStride]! += g * params[row + i]!;
-    }
+    // x is 0 from nonZero on, so those weights get no gradient; dx still needs every entry.
+    for (let i = 0; i < nonZero; i++) grads[row + i]! += g * x[xOffset + i * xStride]!;
+    if (dx !== undefined) for (let i = 0; i < input; i++) dx[xOffset + i * xStride]! += g * params[row + i]!;
   }
 }

@@ -79,6 +79,7 @@ export class LiteScorer {
   private readonly dColumn: Float64Array;
   private readonly dRow: Float64Array;
   private lastMaxSim = 0;
+  private nonZeroColumns = 0;
   private lastSimilarity: Float64Array | undefined;
 
   constructor(readonly shape: LiteShape, readonly params: Float64Array) {
@@ -105,8 +106,10 @@ export class LiteScorer {
   forward(similarity: Float64Array, queryTokens: number, documentTokens: number): number {
     const { queryLength, documentLength, rowOutput, columnOutput } = this.shape;
     const p = this.params;
+    // S is 0 past the document's real tokens: the row step reads only those columns.
+    this.nonZeroColumns = Math.min(documentTokens, documentLength);
     for (let i = 0; i < queryLength; i++) {
-      const out = blockForward(this.row, this.layout.row, p, similarity, i * documentLength, 1, this.rowCaches[i]!);
+      const out = blockForward(this.row, this.layout.row, p, similarity, i * documentLength, 1, this.rowCaches[i]!, this.nonZeroColumns);
       this.rowOut.set(out, i * rowOutput);
     }
     let residual = 0;
@@ -139,7 +142,7 @@ export class LiteScorer {
     }
     for (let i = 0; i < queryLength; i++) {
       for (let k = 0; k < rowOutput; k++) this.dRow[k] = this.dRowOut[i * rowOutput + k]!;
-      blockBackward(this.row, this.layout.row, p, grads, similarity, i * documentLength, 1, this.rowCaches[i]!, this.dRow, this.rowScratch);
+      blockBackward(this.row, this.layout.row, p, grads, similarity, i * documentLength, 1, this.rowCaches[i]!, this.dRow, this.rowScratch, undefined, this.nonZeroColumns);
     }
   }
 }

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { encodeLiteArtifact, type LiteScorerEntry } from "./artifact.ts";
 import { encodeExamples, type DocumentTokens } from "./encode-examples.ts";
 import { rerankSplits, type SplitOptions } from "./inverse-cloze.ts";
-import { LiteScorer, type LiteShape } from "./scorer.ts";
+import { initialLiteParameters, LiteScorer, type LiteShape } from "./scorer.ts";
 import { evaluate, trainLite, type TrainOptions, type TrainResult } from "./train.ts";
 import { winkWordVectors } from "./wink-vectors.ts";
 
@@ -24,11 +24,13 @@ const VOCABULARY = 40_000;
 const shape: LiteShape = { queryLength: 24, documentLength: 128, rowHidden: 32, rowOutput: 16, columnHidden: 16, columnOutput: 8 };
 /** The paper's storage result: a quarter of the document tokens (here the salient ones). */
 const quarterShape: LiteShape = { ...shape, documentLength: shape.documentLength / 4 };
-const learningRates = quick ? [3e-3] : [1e-3, 3e-3, 1e-2];
-const base: Omit<TrainOptions, "shape" | "learningRate"> = { epochs: quick ? 1 : 3, batchSize: 16, seed, clip: 5 };
+// A first run with {1e-3, 3e-3, 1e-2} lost validation MRR@10 from the first epoch at every rate
+// (0.2316 at MaxSim; 0.2308, 0.2278, 0.2141 after one epoch): the grid now reaches lower.
+const learningRates = quick ? [3e-3] : [1e-4, 3e-4, 1e-3];
+const base: Omit<TrainOptions, "shape" | "learningRate"> = { epochs: quick ? 1 : 2, batchSize: 16, seed, clip: 5 };
 const splitOptions: SplitOptions = {
   seed,
-  maxQueries: quick ? { train: 300, validation: 100, test: 100 } : { train: 2000, validation: 400, test: 600 },
+  maxQueries: quick ? { train: 300, validation: 100, test: 100 } : { train: 1500, validation: 300, test: 600 },
   hardNegatives: { train: 7, evaluation: 15 },
   randomNegatives: { train: 8, evaluation: 16 },
 };
@@ -66,8 +68,7 @@ function train(name: string, scorerShape: LiteShape, documentTokens: DocumentTok
       best = { name, shape: scorerShape, documentTokens, learningRate, result, validation, test: evaluate(scorer, testSet), untrainedTest: { mrr: 0, ndcg: 0 } };
     }
   }
-  const untrained = trainLite([], [], { ...base, epochs: 0, shape: scorerShape, learningRate: 0 });
-  best!.untrainedTest = evaluate(new LiteScorer(scorerShape, untrained.params), testSet);
+  best!.untrainedTest = evaluate(new LiteScorer(scorerShape, initialLiteParameters(scorerShape, seed)), testSet);
   log(`${name}: lr ${best!.learningRate}, epoch ${best!.result.bestEpoch}; test MRR@10 ${best!.test.mrr.toFixed(4)} (untrained = MaxSim over the same tokens: ${best!.untrainedTest.mrr.toFixed(4)})`);
   return best!;
 }
