@@ -8,7 +8,9 @@ import { Engine } from "./engine/engine.ts";
 import { createApp } from "./http/app.ts";
 import { clientErrorHandler } from "./http/client-errors.ts";
 import { Metrics } from "./metrics/metrics.ts";
+import { loadTokenRerankers } from "./rerank/rerankers.ts";
 import { Scheduler } from "./scheduler/scheduler.ts";
+import { FineTuning } from "./finetune/fine-tuning.ts";
 import { Gateway } from "./service/gateway.ts";
 import { openStore } from "./store/open-store.ts";
 import type { Store } from "./store/store.ts";
@@ -42,6 +44,7 @@ export async function createGateway(config: Config, logger: Logger, store?: Stor
     activeDraftSequences: () => gateway?.activeDraftSequences() ?? 0,
   });
   gateway = new Gateway(config, logger, metrics, scheduler, shared);
+  gateway.fineTuning = new FineTuning(config, shared, logger);
   return gateway;
 }
 
@@ -52,7 +55,12 @@ export async function loadModels(gateway: Gateway): Promise<void> {
   try {
     // The first served model is the base adapters apply to; ready only once the registry's adapters are in.
     const base = engine.get(config.models[0]!.id)!;
-    const adapters = await Adapters.open(config, base, new Set(engine.entries().map((entry) => entry.id)), store, logger);
+    const rerankers = [...engine.rankings.values(), ...loadTokenRerankers(config.rerank.artifactPath, logger)];
+    const taken = new Set([...engine.entries().map((entry) => entry.id), ...engine.rankings.keys()]);
+    const clash = rerankers.find((reranker) => reranker.method !== "gguf" && taken.has(reranker.id));
+    if (clash !== undefined) throw new Error(`Reranker id ${clash.id} is also a served model's id`);
+    gateway.attachRerankers(rerankers);
+    const adapters = await Adapters.open(config, base, new Set([...taken, ...rerankers.map((reranker) => reranker.id)]), store, logger);
     await adapters.sync();
     adapters.start();
     gateway.attach(engine, adapters);
@@ -72,6 +80,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   const url = `http://${config.host}:${address.port}`;
   logger.info({ url }, "listening");
   const loaded = loadModels(gateway);
+  gateway.fineTuning!.start(config.workers);
   return {
     gateway,
     url,
@@ -91,6 +100,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       // Closing connections aborts what was left; let those generations stop before the models go.
       await gateway.scheduler.waitForIdle(5_000);
       await loaded.catch(() => undefined);
+      await gateway.fineTuning?.close();
       await gateway.adapters?.close(5_000);
       await gateway.engine?.dispose();
       await gateway.store.close();

@@ -30,6 +30,8 @@ export async function startTestGateway(environment: Environment = {}, options: {
     // Whether "auto" speculates depends on this machine's measured costs, and a speculating
     // request leases more sequences; test/gateway-speculation.test.ts turns it on.
     SPECULATION: "off",
+    // Rerankers beyond bm25 only where a test asks for them (test/gateway-rerank.test.ts).
+    RERANK_ARTIFACT: "off",
     ...environment,
   });
   const lines = options.logLines;

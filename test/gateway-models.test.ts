@@ -20,7 +20,7 @@ after(async () => {
 describe("several models and chat templates", () => {
   it("serves each configured model under its own id", async () => {
     const models = await gateway.client.models.list();
-    assert.deepEqual(models.data.map((model) => model.id), ["target", "small", "vectors"]);
+    assert.deepEqual(models.data.map((model) => model.id), ["target", "small", "vectors", "bm25"]);
     const ask = (model: string) => gateway.client.completions.create({ model, prompt: "Once upon a time", max_tokens: 4, temperature: 0, logprobs: 0 });
     const [target, small] = await Promise.all([ask("target"), ask("small")]);
     assert.equal(small.model, "small");
@@ -49,7 +49,7 @@ describe("several models and chat templates", () => {
 
   it("lists every model with its kind", async () => {
     const listed = await (await fetch(`${gateway.url}/v1/models`)).json() as { data: { id: string; kind: string }[] };
-    assert.deepEqual(listed.data.map((model) => [model.id, model.kind]), [["target", "generative"], ["small", "generative"], ["vectors", "embedding"]]);
+    assert.deepEqual(listed.data.map((model) => [model.id, model.kind]), [["target", "generative"], ["small", "generative"], ["vectors", "embedding"], ["bm25", "ranking"]]);
   });
 
   it("embeds through the openai SDK, as floats and as base64, and keeps kinds apart", async () => {

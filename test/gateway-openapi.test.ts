@@ -22,7 +22,7 @@ after(async () => {
 describe("real responses match openapi.yaml", () => {
   it("is OpenAPI 3.1 and documents every route the gateway serves", async () => {
     assert.equal(document.openapi, "3.1.0");
-    for (const path of ["/v1/completions", "/v1/chat/completions", "/v1/embeddings", "/v1/load_lora_adapter", "/v1/unload_lora_adapter", "/v1/models", "/v1/models/{model}", "/health", "/ready", "/metrics", "/openapi.yaml", "/docs"]) {
+    for (const path of ["/v1/completions", "/v1/chat/completions", "/v1/embeddings", "/v1/rerank", "/rerank", "/v2/rerank", "/v1/load_lora_adapter", "/v1/unload_lora_adapter", "/v1/models", "/v1/models/{model}", "/health", "/ready", "/metrics", "/openapi.yaml", "/docs"]) {
       assert.ok(document.paths[path], path);
     }
     const served = await (await fetch(`${gateway.url}/openapi.yaml`)).text();

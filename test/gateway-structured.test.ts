@@ -7,15 +7,22 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { rmSync } from "node:fs";
+import { adaptersDir, writeRandomAdapter } from "./adapter-fixtures.ts";
 import { postJson, startTestGateway, type TestGateway } from "./gateway-harness.ts";
 import { assertValidJson as assertValid, expect400 } from "./structured-checks.ts";
 
+const dir = adaptersDir();
+writeRandomAdapter(dir, "a.gguf", 1);
+
 let gateway: TestGateway;
 before(async () => {
-  gateway = await startTestGateway();
+  // Speculation available (off unless a request asks), and an adapter to load.
+  gateway = await startTestGateway({ SPECULATION: "auto", SEQUENCES: "8", SPEC_MAX_K: "4", SPEC_MAX_L: "4", ADAPTERS_DIR: dir });
 });
 after(async () => {
   await gateway.close();
+  rmSync(dir, { recursive: true, force: true });
 });
 
 const person = {
@@ -101,6 +108,31 @@ describe("response_format json_schema", () => {
     assert.equal(completion.usage!.completion_tokens, 8);
     assert.ok(choice.message.content!.startsWith('{'), choice.message.content!);
     assert.throws(() => JSON.parse(choice.message.content!), "the document is left open");
+  });
+});
+
+describe("structured output composes", () => {
+  it("with SpecTr: valid documents, greedy output equal to plain decoding's", async () => {
+    const ask = (speculation: object | string, temperature: number, n = 1) => gateway.client.chat.completions.create({ model: "target", messages, response_format: { type: "json_schema", json_schema: { name: "person", schema: person } }, temperature, n, max_tokens: 200, speculation } as never);
+    const plain = await ask("off", 0);
+    const speculative = await ask({ k: 4, l: 4 }, 0);
+    assert.equal(speculative.choices[0]!.message.content, plain.choices[0]!.message.content);
+    assert.ok((speculative.usage as { spec_decode?: { num_accepted_tokens: number } }).spec_decode!.num_accepted_tokens > 0);
+    const sampled = await ask({ k: 2, l: 3 }, 1, 2);
+    for (const choice of sampled.choices) {
+      assert.equal(choice.finish_reason, "stop");
+      assertValid(person, choice.message.content!);
+    }
+  });
+
+  it("with a LoRA adapter", async () => {
+    const loaded = await postJson(`${gateway.url}/v1/load_lora_adapter`, { lora_name: "alpha", lora_path: "a.gguf" });
+    assert.equal(loaded.status, 200);
+    const completion = await gateway.client.chat.completions.create({ model: "alpha", messages, response_format: { type: "json_schema", json_schema: { name: "person", schema: person } }, temperature: 1, n: 2, max_tokens: 200 });
+    for (const choice of completion.choices) {
+      assert.equal(choice.finish_reason, "stop");
+      assertValid(person, choice.message.content!);
+    }
   });
 });
 

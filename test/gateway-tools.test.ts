@@ -13,6 +13,7 @@ import { defaultToolSyntax } from "../src/engine/tool-format.ts";
 import { renameRules } from "../src/engine/tool-grammar.ts";
 import { ToolCallReader } from "../src/service/tool-calls.ts";
 import { postJson, startTestGateway, type TestGateway } from "./gateway-harness.ts";
+import { conforms, conformsTo } from "./openapi-validator.ts";
 import { ajv, assertValidJson, expect400 } from "./structured-checks.ts";
 
 let gateway: TestGateway;
@@ -138,6 +139,54 @@ describe("tools with the openai SDK", () => {
     const choice = completion.choices[0]!;
     if (choice.finish_reason === "tool_calls") assert.ok(choice.message.tool_calls!.length > 0);
     else assert.equal(typeof choice.message.content, "string");
+  });
+});
+
+describe("a chat template with a tool format of its own", () => {
+  // test/fixtures/tools-template.jinja: Qwen 2.5's tool section (tools in <tools>, calls in
+  // <tool_call> blocks, results in <tool_response>), which node-llama-cpp reads the syntax out of.
+  let templated: TestGateway;
+  before(async () => {
+    templated = await startTestGateway({ CHAT_TEMPLATE: "test/fixtures/tools-template.jinja" });
+  });
+  after(async () => {
+    await templated.close();
+  });
+
+  it("renders tools, calls and results through the template and constrains calls in its syntax", async () => {
+    const completion = await templated.client.chat.completions.create({ model: "target", messages, tools: [weather], tool_choice: "required", parallel_tool_calls: false, temperature: 1, n: 2, max_tokens: 45 });
+    // The template's system text leaves room for 45 tokens, and the demo tokenizer spells the
+    // call's syntax in short pieces: a call may be cut, but what is there is the template's syntax.
+    for (const choice of completion.choices) {
+      assert.equal(choice.message.tool_calls!.length, 1);
+      assert.equal((choice.message.tool_calls![0] as { function: { name: string } }).function.name, "get_weather");
+      if (choice.finish_reason === "tool_calls") assertCall(choice.message.tool_calls![0] as never, ["get_weather"]);
+      else assert.equal(choice.finish_reason, "length");
+    }
+    const small = { type: "function" as const, function: { name: "f", parameters: { type: "object", properties: { x: { enum: ["a", "b"] } }, required: ["x"], additionalProperties: false } } };
+    const history = [...messages, { role: "assistant" as const, content: null, tool_calls: [{ id: "c1", type: "function" as const, function: { name: "f", arguments: '{"x": "a"}' } }] }, { role: "tool" as const, tool_call_id: "c1", content: "sunny" }];
+    const asked = await templated.client.chat.completions.create({ model: "target", messages, tools: [small], tool_choice: "none", temperature: 0, max_tokens: 4 });
+    const answered = await templated.client.chat.completions.create({ model: "target", messages: history, tools: [small], temperature: 0, max_tokens: 4 });
+    assert.ok(answered.usage!.prompt_tokens > asked.usage!.prompt_tokens + 20, "the call and its result are in the prompt");
+  });
+});
+
+describe("openapi.yaml documents tools and structured output", () => {
+  it("requests, responses and stream chunks conform", async () => {
+    const history = [...messages, { role: "assistant", content: null, tool_calls: [{ id: "call_1", type: "function", function: { name: "search", arguments: '{"query": "x"}' } }] }, { role: "tool", tool_call_id: "call_1", content: "none" }];
+    const requests = [
+      { model: "target", messages: history, tools, tool_choice: "required", parallel_tool_calls: false, temperature: 1, max_tokens: 60 },
+      { model: "target", messages, response_format: { type: "json_schema", json_schema: { name: "w", schema: weather.function.parameters, strict: true } }, temperature: 1, max_tokens: 60 },
+      { model: "target", messages, grammar: 'root ::= "yes" | "no"', max_tokens: 4 },
+    ];
+    for (const request of requests) {
+      conformsTo("ChatCompletionRequest", request);
+      await conforms("/v1/chat/completions", "post", await postJson(`${gateway.url}/v1/chat/completions`, request));
+      const text = await (await postJson(`${gateway.url}/v1/chat/completions`, { ...request, stream: true })).text();
+      const events = text.split("\n\n").filter((event) => event.startsWith("data: ") && event !== "data: [DONE]");
+      for (const event of events) conformsTo("ChatCompletionChunk", JSON.parse(event.slice("data: ".length)));
+    }
+    conformsTo("CompletionRequest", { model: "target", prompt: "x", grammar: 'root ::= "a"' });
   });
 });
 

@@ -28,11 +28,14 @@ const completion = z.object({ prompt: z.string(), completion: z.string().min(1) 
 
 export interface ParsedDataset {
   examples: Example[];
+  /** The 1-based line of each example. */
+  lines: number[];
   errors: LineError[];
 }
 
 export function parseDataset(text: string): ParsedDataset {
   const examples: Example[] = [];
+  const lines: number[] = [];
   const errors: LineError[] = [];
   text.split("\n").forEach((raw, index) => {
     const line = index + 1;
@@ -46,15 +49,19 @@ export function parseDataset(text: string): ParsedDataset {
     }
     if (typeof value === "object" && value !== null && "messages" in value) {
       const parsed = chat.safeParse(value);
-      if (parsed.success) examples.push({ kind: "chat", messages: parsed.data.messages });
-      else errors.push({ line, message: describe(parsed.error) });
+      if (parsed.success) {
+        examples.push({ kind: "chat", messages: parsed.data.messages });
+        lines.push(line);
+      } else errors.push({ line, message: describe(parsed.error) });
       return;
     }
     const parsed = completion.safeParse(value);
-    if (parsed.success) examples.push({ kind: "completion", ...parsed.data });
-    else errors.push({ line, message: `expected {"messages": [...]} or {"prompt", "completion"}: ${describe(parsed.error)}` });
+    if (parsed.success) {
+      examples.push({ kind: "completion", ...parsed.data });
+      lines.push(line);
+    } else errors.push({ line, message: `expected {"messages": [...]} or {"prompt", "completion"}: ${describe(parsed.error)}` });
   });
-  return { examples, errors };
+  return { examples, lines, errors };
 }
 
 function describe(error: z.ZodError): string {

@@ -7,7 +7,7 @@
  * model's (a few nats of entropy) rather than uniform over the vocabulary.
  */
 import { readGgufFile, type GgufFile } from "../gguf/reader.ts";
-import { TensorType, type GgufTensor } from "../gguf/types.ts";
+import { TensorType, type GgufTensor, type GgufValue } from "../gguf/types.ts";
 import { encodeTensor } from "../gguf/quant.ts";
 import { writeGgufFile } from "../gguf/writer.ts";
 import { createRandom } from "../random.ts";
@@ -34,6 +34,19 @@ const demoTarget = new URL("../../models/target.gguf", import.meta.url).pathname
 
 /** Writes a random llama GGUF to `path` and returns its configuration. */
 export function writeRandomLlama(path: string, options: RandomModelOptions): LlamaConfig {
+  const { config, metadata, tensors } = randomLlama(options);
+  writeGgufFile(path, metadata, tensors);
+  return config;
+}
+
+export interface RandomLlama {
+  config: LlamaConfig;
+  metadata: Record<string, GgufValue>;
+  tensors: GgufTensor[];
+}
+
+/** A random llama model's GGUF metadata and tensors (see writeRandomLlama). */
+export function randomLlama(options: RandomModelOptions): RandomLlama {
   const tokenizer = paddedTokenizer(readTokenizer(readGgufFile(options.baseTokenizer ?? demoTarget)), options.vocabSize);
   const dim = options.dim ?? 64;
   const config: LlamaConfig = {
@@ -74,8 +87,7 @@ export function writeRandomLlama(path: string, options: RandomModelOptions): Lla
     tensor("output.weight", [dim, config.vocabSize], matrix(config.vocabSize, dim, logitStd / Math.sqrt(dim))),
   );
   if (headDim(config) * config.heads !== dim) throw new Error(`dim ${dim} is not divisible by ${config.heads} heads`);
-  writeGgufFile(path, { ...llamaMetadata(config, `random-v${config.vocabSize}`, TensorType.F16), ...tokenizerMetadata(tokenizer) }, tensors);
-  return config;
+  return { config, metadata: { ...llamaMetadata(config, `random-v${config.vocabSize}`, TensorType.F16), ...tokenizerMetadata(tokenizer) }, tensors };
 }
 
 function readTokenizer(file: GgufFile): TokenizerSpec {

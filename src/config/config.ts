@@ -29,6 +29,8 @@ const envSchema = z.object({
   MODELS: z.string().default(""),
   /** GGUF embedding models, `id=path,...`: served on /v1/embeddings. */
   EMBEDDING_MODELS: z.string().default(""),
+  /** GGUF reranker models (cross-encoders with a classifier head), `id=path,...`: served on /v1/rerank. */
+  RERANK_MODELS: z.string().default(""),
   /** A Jinja chat template file used instead of the GGUFs' own. */
   CHAT_TEMPLATE: z.string().optional(),
   REDIS_URL: z.string().optional(),
@@ -69,6 +71,19 @@ const envSchema = z.object({
   ADAPTER_MAX_BYTES: z.coerce.number().int().min(1).default(64 * 1024 * 1024),
   ADAPTER_CACHE_DIR: z.string().optional(),
   ADAPTER_SYNC_MS: z.coerce.number().int().min(10).default(200),
+  /** Largest fine-tuning file /v1/files accepts. */
+  MAX_UPLOAD_BYTES: z.coerce.number().int().min(1).default(16 * 1024 * 1024),
+  /** Fine-tuning jobs this process trains at a time (0: none; leave them to `npm run worker`). */
+  WORKERS: z.coerce.number().int().min(0).max(16).default(1),
+  /** A worker silent this long (dead, or frozen in one step) loses its job to another worker. */
+  FINETUNE_LOCK_MS: z.coerce.number().int().min(500).default(60_000),
+  /** Largest number of optimizer steps a job may ask for (n_epochs x batches). */
+  FINETUNE_MAX_STEPS: z.coerce.number().int().min(1).default(5_000),
+  /** LITE reranker artifact (kernels/lite/artifact.ts): serves its scorers (`lite`, `lite-quarter`), `maxsim` and `dual-encoder`; `off`: bm25 and GGUF rerankers only. */
+  RERANK_ARTIFACT: z.string().default("models/rerank/lite-wink.bin"),
+  RERANK_MAX_DOCUMENTS: z.coerce.number().int().min(1).default(1000),
+  /** Tokens read per document (longer ones are cut, or refused with `truncate: false`); also the query's limit. */
+  RERANK_MAX_DOCUMENT_TOKENS: z.coerce.number().int().min(1).default(512),
 });
 
 /** What a served model does: generate text (completions, chat), rank documents, or embed text. */
@@ -121,6 +136,11 @@ export interface Config {
   adapterCacheDir: string | undefined;
   /** How often this replica checks the shared registry for adapter changes. */
   adapterSyncMs: number;
+  maxUploadBytes: number;
+  workers: number;
+  finetuneLockMs: number;
+  finetuneMaxSteps: number;
+  rerank: { artifactPath: string; maxDocuments: number; maxDocumentTokens: number };
 }
 
 export type Environment = Record<string, string | undefined>;
@@ -167,7 +187,7 @@ export function loadConfig(environment: Environment, argv: readonly string[] = [
   }
   const env = parsed.data;
   const target: ModelSpec = { id: env.TARGET_MODEL_ID ?? modelIdFromPath(env.TARGET_MODEL), path: env.TARGET_MODEL, kind: "generative" };
-  const models = [target, ...parseModelList(env.MODELS), ...parseModelList(env.EMBEDDING_MODELS, "embedding", "EMBEDDING_MODELS")];
+  const models = [target, ...parseModelList(env.MODELS), ...parseModelList(env.EMBEDDING_MODELS, "embedding", "EMBEDDING_MODELS"), ...parseModelList(env.RERANK_MODELS, "ranking", "RERANK_MODELS")];
   const ids = new Set(models.map((model) => model.id));
   if (ids.size !== models.length) throw new Error("Model ids must be unique");
   return {
@@ -204,5 +224,10 @@ export function loadConfig(environment: Environment, argv: readonly string[] = [
     adapterMaxBytes: env.ADAPTER_MAX_BYTES,
     adapterCacheDir: env.ADAPTER_CACHE_DIR,
     adapterSyncMs: env.ADAPTER_SYNC_MS,
+    maxUploadBytes: env.MAX_UPLOAD_BYTES,
+    workers: env.WORKERS,
+    finetuneLockMs: env.FINETUNE_LOCK_MS,
+    finetuneMaxSteps: env.FINETUNE_MAX_STEPS,
+    rerank: { artifactPath: env.RERANK_ARTIFACT === "off" ? "" : env.RERANK_ARTIFACT, maxDocuments: env.RERANK_MAX_DOCUMENTS, maxDocumentTokens: env.RERANK_MAX_DOCUMENT_TOKENS },
   };
 }

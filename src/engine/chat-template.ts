@@ -75,7 +75,9 @@ export class ChatRenderer {
       paramsPrefix: String(call.paramsPrefix),
       suffix: String(call.suffix),
       betweenCalls: String(section?.betweenCalls ?? ""),
-      close: String(section?.sectionSuffix ?? ""),
+      // A section's end is the end of the model's turn (often an end-of-turn token and the next
+      // turn's header): generation ends there, so it is not grammar text.
+      close: "",
     };
     // Name templates inside the syntax are not followed: the default format is used instead.
     return Object.values(syntax).some((part) => part.includes("{{")) ? undefined : syntax;

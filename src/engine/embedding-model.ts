@@ -1,13 +1,5 @@
 import type { Llama, LlamaEmbeddingContext, LlamaModel } from "node-llama-cpp";
-
-export interface EmbeddingModelOptions {
-  id: string;
-  path: string;
-  threads: number;
-  /** 0: the model's training context, at most 4096 tokens. */
-  contextSize: number;
-  batchSize: number;
-}
+import { loadSingleContextModel, type SingleContextOptions } from "./single-context-model.ts";
 
 /**
  * A GGUF served for embeddings (node-llama-cpp's embedding context): one pooled vector per
@@ -26,17 +18,11 @@ export class EmbeddingModel {
     readonly contextSize: number,
   ) {}
 
-  static async load(llama: Llama, options: EmbeddingModelOptions): Promise<EmbeddingModel> {
-    const model = await llama.loadModel({ modelPath: options.path });
-    const contextSize = options.contextSize > 0 ? options.contextSize : Math.min(model.trainContextSize, 4096);
-    try {
-      const context = await model.createEmbeddingContext({ contextSize, threads: options.threads, batchSize: Math.min(options.batchSize, contextSize) });
-      return new EmbeddingModel(options.id, model, context, contextSize);
-    } catch (error) {
-      await model.dispose();
-      throw error;
-    }
+  static async load(llama: Llama, options: SingleContextOptions): Promise<EmbeddingModel> {
+    const { model, context, contextSize } = await loadSingleContextModel(llama, options, (loaded, settings) => loaded.createEmbeddingContext(settings));
+    return new EmbeddingModel(options.id, model, context, contextSize);
   }
+
 
   tokenize(text: string): number[] {
     return this.model.tokenize(text, false);

@@ -4,6 +4,7 @@ import { getLlama, LlamaLogLevel, type Llama, type LlamaModel } from "node-llama
 import type { Logger } from "pino";
 import type { Config, ModelKind } from "../config/config.ts";
 import { EmbeddingModel } from "./embedding-model.ts";
+import { RankingModel } from "./ranking-model.ts";
 import { ServedModel } from "./served-model.ts";
 import { Speculation } from "./speculation.ts";
 
@@ -27,6 +28,8 @@ export class Engine {
     /** Generative models: completions and chat. */
     readonly models: ReadonlyMap<string, ServedModel>,
     readonly embeddings: ReadonlyMap<string, EmbeddingModel>,
+    /** GGUF rerankers (RERANK_MODELS), served on /v1/rerank beside the rerankers that need no llama.cpp. */
+    readonly rankings: ReadonlyMap<string, RankingModel>,
     /** Loaded for speculative decoding; not served under its own id. */
     private readonly draft: LlamaModel | undefined,
   ) {}
@@ -36,12 +39,19 @@ export class Engine {
     const contexts = options.contexts > 0 ? options.contexts : automaticContexts(llama, options.threads);
     const models = new Map<string, ServedModel>();
     const embeddings = new Map<string, EmbeddingModel>();
+    const rankings = new Map<string, RankingModel>();
     const chatTemplate = options.chatTemplatePath === undefined ? undefined : readFileSync(options.chatTemplatePath, "utf8");
     for (const spec of options.models) {
       if (spec.kind === "embedding") {
         const embedding = await EmbeddingModel.load(llama, { ...spec, threads: options.threads, contextSize: options.contextSize, batchSize: options.batchSize });
         embeddings.set(spec.id, embedding);
         logger.info({ model: spec.id, kind: spec.kind, path: spec.path, contextSize: embedding.contextSize }, "model loaded");
+        continue;
+      }
+      if (spec.kind === "ranking") {
+        const ranking = await RankingModel.load(llama, { ...spec, threads: options.threads, contextSize: options.contextSize, batchSize: options.batchSize });
+        rankings.set(spec.id, ranking);
+        logger.info({ model: spec.id, kind: spec.kind, path: spec.path, contextSize: ranking.contextSize }, "model loaded");
         continue;
       }
       const served = await ServedModel.load(llama, { ...spec, ...options, contexts, chatTemplate });
@@ -56,14 +66,14 @@ export class Engine {
     } else if (options.draftModelPath !== "") {
       logger.warn({ path: options.draftModelPath }, "draft model not found; speculative decoding unavailable");
     }
-    return new Engine(llama, models, embeddings, draft);
+    return new Engine(llama, models, embeddings, rankings, draft);
   }
 
   get(id: string): ServedModel | undefined {
     return this.models.get(id);
   }
 
-  /** Every served model with its kind, generative first. */
+  /** Every generative and embedding model with its kind, generative first (rerankers are listed with the gateway's rerankers). */
   entries(): ModelEntry[] {
     return [
       ...[...this.models.values()].map((model) => ({ id: model.id, kind: "generative" as const, created: model.created })),
@@ -86,6 +96,7 @@ export class Engine {
   async dispose(): Promise<void> {
     for (const model of this.models.values()) await model.dispose();
     for (const model of this.embeddings.values()) await model.dispose();
+    for (const model of this.rankings.values()) await model.dispose();
     await this.draft?.dispose();
     await this.llama.dispose();
   }

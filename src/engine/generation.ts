@@ -122,8 +122,7 @@ export async function runGeneration(
   const samples: Sample[] = plan.prompts.flatMap((prompt, promptIndex) =>
     Array.from({ length: plan.samplesPerPrompt }, (_, sample) => ({ prompt, promptIndex, sample, index: promptIndex * plan.n + sample })));
   const clock: Clock = { arrived, firstTokenAt: null };
-  // SpecTr does not read under a grammar yet: a constrained plan decodes plainly.
-  const speculation = plan.grammar !== undefined ? undefined : model.speculation?.choose(plan.speculation, {
+  const speculation = model.speculation?.choose(plan.speculation, {
     temperatureZero: plan.sampling.temperature === 0,
     seeded: plan.sampling.seed !== undefined,
     concurrentChoices: samples.length,

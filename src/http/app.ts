@@ -4,10 +4,12 @@ import { chatRequestSchema } from "../protocol/chat.ts";
 import { completionRequestSchema } from "../protocol/completions.ts";
 import { embeddingRequestSchema } from "../protocol/embeddings.ts";
 import { routeNotFound } from "../protocol/errors.ts";
+import { rerankRequestSchema } from "../protocol/rerank.ts";
 import { createChatCompletion, streamChatCompletion } from "../service/chat-service.ts";
 import { createCompletion, streamCompletion } from "../service/completions-service.ts";
 import { createEmbeddings } from "../service/embeddings-service.ts";
 import type { Gateway } from "../service/gateway.ts";
+import { rerank } from "../service/rerank-service.ts";
 import type { GatewayEnv } from "./env.ts";
 import { clientClosedStatus, errorResponse, isClientClosed, toApiError } from "./error-response.ts";
 import { auth } from "./middleware/auth.ts";
@@ -17,6 +19,8 @@ import { urlLimit } from "./middleware/url-limit.ts";
 import { readJsonBody } from "./body.ts";
 import { adapterRoutes } from "./routes/adapters.ts";
 import { docsRoutes } from "./routes/docs.ts";
+import { fileRoutes } from "./routes/files.ts";
+import { fineTuningRoutes } from "./routes/fine-tuning.ts";
 import { generationRoute } from "./routes/generation.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { metricsRoutes } from "./routes/metrics.ts";
@@ -38,9 +42,15 @@ export function createApp(gateway: Gateway, openapiYaml: string): Hono<GatewayEn
   app.route("/", docsRoutes(openapiYaml));
   app.route("/", modelRoutes(gateway));
   app.route("/", adapterRoutes(gateway));
+  app.route("/", fileRoutes(gateway));
+  app.route("/", fineTuningRoutes(gateway));
   app.post("/v1/completions", generationRoute(gateway, completionRequestSchema, createCompletion, streamCompletion));
   app.post("/v1/chat/completions", generationRoute(gateway, chatRequestSchema, createChatCompletion, streamChatCompletion));
   app.post("/v1/embeddings", async (c) => c.json(await createEmbeddings(gateway, validate(embeddingRequestSchema, await readJsonBody(c.req.raw, config.maxBodyBytes)))));
+  // Jina and Cohere v1 post to /v1/rerank, Cohere v2 to /v2/rerank, llama.cpp's server also answers /rerank.
+  for (const path of ["/v1/rerank", "/rerank", "/v2/rerank"]) {
+    app.post(path, async (c) => c.json(await rerank(gateway, validate(rerankRequestSchema, await readJsonBody(c.req.raw, config.maxBodyBytes)))));
+  }
   app.notFound((c) => errorResponse(routeNotFound(c.req.path), c.get("requestId")));
   app.onError((error, c) => {
     const requestId = c.get("requestId");

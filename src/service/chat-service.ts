@@ -1,25 +1,21 @@
 import { randomUUID } from "node:crypto";
 import type { TemplateMessage } from "../engine/chat-template.ts";
-import type { GenerationPlan } from "../engine/generation.ts";
 import type { ServedModel } from "../engine/served-model.ts";
 import type { RequestLog } from "../logging/request-log.ts";
 import type { ChatChoice, ChatChunk, ChatChunkChoice, ChatMessage, ChatRequest, ChatResponse } from "../protocol/chat.ts";
 import type { FinishReason } from "../protocol/sampling-fields.ts";
 import { invalidRequest } from "../protocol/errors.ts";
 import type { Gateway } from "./gateway.ts";
-import { generate, usage, type ChunkSink } from "./generation-flow.ts";
+import { generate, usage, type ChunkSink, type Prepared } from "./generation-flow.ts";
 import { chatLogprobs } from "./logprobs.ts";
 import { buildMetricAwarePlan, metricAwareLimits } from "./metric-plan.ts";
 import { metricAwareField } from "./metric-evidence.ts";
 import { buildPlan, checkPromptTexts } from "./plan.ts";
 import { requestGrammar } from "./structured-output.ts";
 import { prepareTools, ToolCallReader, type PreparedTools, type ToolEvent } from "./tool-calls.ts";
-import type { MetricAwarePlan } from "../engine/metric-aware.ts";
 
-interface PreparedChat {
+interface PreparedChat extends Prepared {
   model: ServedModel;
-  plan: GenerationPlan;
-  metricAware?: MetricAwarePlan;
   id: string;
   created: number;
   fingerprint: string;

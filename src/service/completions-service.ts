@@ -1,24 +1,20 @@
 import { randomUUID } from "node:crypto";
 import type { DecodedToken } from "../engine/decoding/strategy.ts";
-import type { GenerationPlan } from "../engine/generation.ts";
 import type { ServedModel } from "../engine/served-model.ts";
 import { TextOffsets } from "../engine/text/token-bytes.ts";
 import type { RequestLog } from "../logging/request-log.ts";
 import type { CompletionChoice, CompletionRequest, CompletionResponse } from "../protocol/completions.ts";
 import { invalidRequest } from "../protocol/errors.ts";
 import type { Gateway } from "./gateway.ts";
-import { generate, usage, type ChunkSink } from "./generation-flow.ts";
+import { generate, usage, type ChunkSink, type Prepared } from "./generation-flow.ts";
 import { completionLogprobs } from "./logprobs.ts";
 import { buildMetricAwarePlan, metricAwareLimits } from "./metric-plan.ts";
 import { metricAwareField } from "./metric-evidence.ts";
 import { buildPlan, checkPromptTexts, tokenizeEach } from "./plan.ts";
 import { requestGrammar } from "./structured-output.ts";
-import type { MetricAwarePlan } from "../engine/metric-aware.ts";
 
-interface PreparedCompletion {
+interface PreparedCompletion extends Prepared {
   model: ServedModel;
-  plan: GenerationPlan;
-  metricAware?: MetricAwarePlan;
   promptTexts: string[];
   envelope: Omit<CompletionResponse, "choices" | "usage">;
 }

@@ -4,8 +4,10 @@ import type { Adapters } from "../adapters/adapters.ts";
 import { versionLabel, type AdapterRecord } from "../adapters/registry.ts";
 import type { Config } from "../config/config.ts";
 import type { Engine } from "../engine/engine.ts";
+import type { FineTuning } from "../finetune/fine-tuning.ts";
 import { Activity } from "../lifecycle/activity.ts";
 import type { Metrics } from "../metrics/metrics.ts";
+import type { Reranker } from "../rerank/reranker.ts";
 import { modelNotFound, notReady, shutdownDeadline, shuttingDown } from "../protocol/errors.ts";
 import type { Scheduler } from "../scheduler/scheduler.ts";
 import type { Store } from "../store/store.ts";
@@ -18,12 +20,15 @@ export type Lifecycle = "loading" | "ready" | "draining";
 export class Gateway {
   private loadedEngine: Engine | undefined;
   private loadedAdapters: Adapters | undefined;
+  private loadedRerankers: ReadonlyMap<string, Reranker> = new Map();
   private stage: Lifecycle = "loading";
   /** Identifies this build and configuration in responses, as OpenAI's system_fingerprint does. */
   readonly fingerprint: string;
   /** HTTP requests not yet fully answered (a stream counts until its last byte). */
   readonly requests = new Activity();
   private readonly deadline = new AbortController();
+  /** Files and jobs of the fine-tuning API (set by the server once the store is open). */
+  fineTuning: FineTuning | undefined;
 
   constructor(
     readonly config: Config,
@@ -53,6 +58,21 @@ export class Gateway {
     this.loadedEngine = engine;
     this.loadedAdapters = adapters;
     if (this.stage === "loading") this.stage = "ready";
+  }
+
+  /** Rerankers by id (model kind `ranking`); set before `attach` makes the gateway ready. */
+  attachRerankers(rerankers: readonly Reranker[]): void {
+    this.loadedRerankers = new Map(rerankers.map((reranker) => [reranker.id, reranker]));
+  }
+
+  get rerankers(): ReadonlyMap<string, Reranker> {
+    return this.loadedRerankers;
+  }
+
+  /** The rerankers, or the 503 that says why none can serve now. */
+  servingRerankers(): ReadonlyMap<string, Reranker> {
+    this.servingEngine();
+    return this.loadedRerankers;
   }
 
   drain(): void {

@@ -39,6 +39,7 @@ import { selectBlock, type SpectrBlockResult } from "../../../kernels/spectr/ind
 import { truncates, type ChainConfig } from "../native/chain.ts";
 import { evaluateWithOutputs, type OutputReader, type OutputTask, type TokenList } from "../native/outputs.ts";
 import { checkDrawn, drawToken, logitsOf, rawLogprobs } from "../native/reads.ts";
+import type { GrammarState } from "../native/grammar-state.ts";
 import { copySequenceState } from "../native/sequence-state.ts";
 import { argmaxChain, chainFor, headChain, nextSeed } from "../sampling/chain-for.ts";
 import { plainToken } from "./plain.ts";
@@ -147,7 +148,8 @@ export class SpectrDecoding implements DecodingStrategy {
     if (tailHead === undefined) return decoded;
     // The block emitted TAIL: draw that token from p with the head banned (p given the tail).
     const emitted = decoded.map((d) => d.token);
-    const token = await this.plainStep([...context, ...emitted], { ...state, history: [...state.history, ...emitted] }, tailHead);
+    const after = { ...state, history: [...state.history, ...emitted], ...(state.grammar === undefined ? {} : { grammar: state.grammar.after(emitted) }) };
+    const token = await this.plainStep([...context, ...emitted], after, tailHead);
     return [...decoded, token];
   }
 
@@ -229,6 +231,7 @@ class Block {
   private readonly drafts: number[][];
   /** Per draft k and position t, its lead's reads (leads own them). */
   private readonly draftReads: (Drafted | undefined)[][];
+  private readonly grammarStates = new Map<string, GrammarState>();
 
   constructor(
     private readonly owner: SpectrDecoding,
@@ -276,10 +279,26 @@ class Block {
     return { result, decoded: this.decode(result.tokens, verified, leads), drafted: k, tailHead: undefined };
   }
 
-  /** The chain for draft or target k at position t: history c's generated tokens + its own draft prefix. */
+  /**
+   * The chain for draft or target k at position t: history c's generated tokens + its own draft
+   * prefix, and under a grammar the state after that prefix, so p and q are both the masked laws.
+   */
   private chainAt(prefix: readonly number[], seed: number): ChainConfig {
     const history = prefix.length === 0 ? this.state.history : [...this.state.history, ...prefix];
-    return chainFor(this.state.sampling, history, seed);
+    return chainFor(this.state.sampling, history, seed, [], this.grammarAfter(prefix));
+  }
+
+  /** The grammar state after the accepted context and `prefix` (kept per prefix for the block; the choice's own never moves here). */
+  private grammarAfter(prefix: readonly number[]): GrammarState | undefined {
+    const root = this.state.grammar;
+    if (root === undefined || prefix.length === 0) return root;
+    const key = prefix.join(",");
+    let state = this.grammarStates.get(key);
+    if (state === undefined) {
+      state = this.grammarAfter(prefix.slice(0, -1))!.after(prefix.slice(-1));
+      this.grammarStates.set(key, state);
+    }
+    return state;
   }
 
   /** X_k[t] ~ q(. | c, X_k[<t]), t = 0..L-1, one round per t; leads of a prefix read q. */
@@ -306,7 +325,7 @@ class Block {
     }
     const whole = await reader.read({ chain, totalWeight: true });
     const head = await reader.read({ chain: headChain(chain, this.owner.headSize), top: this.owner.headSize });
-    const logits = head.logits!;
+    const logits = allowed(head.logits!);
     return { token: checkDrawn(whole.token), q: lumped(logits, logits.values[0]!, whole.totalWeight!, this.owner.tail), head: logits.tokens };
   }
 
@@ -314,7 +333,7 @@ class Block {
   private async draftGreedy(sequences: readonly LlamaContextSequence[], catchUp: readonly number[][]): Promise<void> {
     const base = this.chainAt([], 0);
     const firstRead: OutputTask<number[]> = this.k > 1
-      ? async (reader) => Array.from((await reader.read({ chain: headChain(base, this.k), top: this.k })).logits!.tokens)
+      ? async (reader) => Array.from(allowed((await reader.read({ chain: headChain(base, this.k), top: this.k })).logits!).tokens)
       : async (reader) => [await drawToken(reader, base)];
     const [firsts] = await Promise.all(sequences.map((sequence, k) => evaluateLast<number[]>(sequence, catchUp[k]!, k === 0 ? firstRead : undefined)));
     this.k = Math.max(1, Math.min(this.k, firsts!.length));
@@ -349,7 +368,7 @@ class Block {
     if (this.mode === "greedy") {
       const token = await drawToken(reader, chain);
       if (this.state.logprobs === null) return { token };
-      const raw = await rawLogprobs(reader, [token], this.state.logprobs);
+      const raw = await rawLogprobs(reader, [token], this.state.logprobs, chain.grammar);
       return { token, decoded: { token, logprob: raw.of(token), top: raw.top } };
     }
     if (bonus) return { token: await drawToken(reader, chain) };
@@ -399,6 +418,16 @@ async function evaluateLast<T>(sequence: LlamaContextSequence, tokens: readonly 
   if (task !== undefined) outputs.set(tokens.length - 1, task);
   const results = await evaluateWithOutputs(sequence, tokens, outputs);
   return results[tokens.length - 1] as T;
+}
+
+/**
+ * A top-k list without the tokens the grammar masked (logit -Infinity): a grammar may allow
+ * fewer tokens than were asked for, and a draft must never propose a token it refuses.
+ */
+function allowed(list: TokenList): TokenList {
+  const kept = Array.from(list.values.keys()).filter((i) => list.values[i]! > -Infinity);
+  if (kept.length === list.values.length) return list;
+  return { tokens: Int32Array.from(kept, (i) => list.tokens[i]!), values: Float64Array.from(kept, (i) => list.values[i]!) };
 }
 
 /** The chain's candidates with their probabilities (highest first) as a SparseDistribution (by token id). */

@@ -172,7 +172,12 @@ async function readOutput(internals: SequenceInternals, sampler: SequenceSampler
     query.confidence === true,
     logitsFilter,
     query.totalWeight === true,
-  );
+  ).finally(() => {
+    // The sampler keeps a native reference to the read's grammar state until its next config;
+    // one left at exit can be finalized after the state it refers to (env teardown finalizes in
+    // any order), so it is dropped at once.
+    if (query.chain.grammar !== undefined) sampler.addon.applyConfig(addonSamplerConfig({ ...query.chain, grammar: undefined }));
+  });
   return {
     token: token === -1 ? null : token,
     ...(confidence === undefined ? {} : { confidence }),

@@ -3,6 +3,7 @@ import type { AdapterVersion } from "../../adapters/adapter-version.ts";
 import type { ModelEntry } from "../../engine/engine.ts";
 import { modelNotFound } from "../../protocol/errors.ts";
 import type { ModelCard, ModelList } from "../../protocol/models.ts";
+import type { Reranker } from "../../rerank/reranker.ts";
 import type { Gateway } from "../../service/gateway.ts";
 import type { GatewayEnv } from "../env.ts";
 
@@ -11,6 +12,7 @@ export function modelRoutes(gateway: Gateway): Hono<GatewayEnv> {
   const app = new Hono<GatewayEnv>();
   const cards = (): ModelCard[] => [
     ...(gateway.engine?.entries() ?? []).map(modelCard),
+    ...[...gateway.rerankers.values()].map(rerankerCard),
     ...(gateway.adapters?.versions() ?? []).map(adapterCard),
   ];
   app.get("/v1/models", (c) => {
@@ -29,6 +31,10 @@ export function modelRoutes(gateway: Gateway): Hono<GatewayEnv> {
 
 function modelCard(model: ModelEntry): ModelCard {
   return { id: model.id, object: "model", created: model.created, owned_by: "spectr-gateway", kind: model.kind };
+}
+
+function rerankerCard(reranker: Reranker): ModelCard {
+  return { id: reranker.id, object: "model", created: reranker.created, owned_by: "spectr-gateway", kind: "ranking", method: reranker.method };
 }
 
 function adapterCard(adapter: AdapterVersion): ModelCard {

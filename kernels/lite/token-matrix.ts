@@ -1,0 +1,62 @@
+/**
+ * Per-token embeddings of one text: `length` real tokens, each a unit vector of `dimensions`
+ * floats, row-major. Padding to a scorer's fixed length is implicit (rows past `length` are 0).
+ */
+export interface TokenMatrix {
+  length: number;
+  dimensions: number;
+  data: Float32Array;
+}
+
+/**
+ * S = Q D^T on the scorer's fixed grid (queryLength x documentLength, row-major): entries for
+ * padded positions are 0. Written into `out` so a request reuses one buffer.
+ */
+export function similarityMatrix(query: TokenMatrix, document: TokenMatrix, queryLength: number, documentLength: number, out: Float64Array): Float64Array {
+  out.fill(0, 0, queryLength * documentLength);
+  const d = query.dimensions;
+  const rows = Math.min(query.length, queryLength);
+  const columns = Math.min(document.length, documentLength);
+  const q = query.data;
+  const k = document.data;
+  for (let i = 0; i < rows; i++) {
+    const qi = i * d;
+    const outRow = i * documentLength;
+    for (let j = 0; j < columns; j++) {
+      const kj = j * d;
+      let sum = 0;
+      for (let t = 0; t < d; t++) sum += q[qi + t]! * k[kj + t]!;
+      out[outRow + j] = sum;
+    }
+  }
+  return out;
+}
+
+/** ColBERT's MaxSim over the real tokens of S: sum over query tokens of the best document token. */
+export function maxSim(similarity: Float64Array, queryTokens: number, documentTokens: number, documentLength: number): number {
+  if (documentTokens === 0) return 0;
+  let total = 0;
+  for (let i = 0; i < queryTokens; i++) {
+    const row = i * documentLength;
+    let best = -Infinity;
+    for (let j = 0; j < documentTokens; j++) if (similarity[row + j]! > best) best = similarity[row + j]!;
+    total += best;
+  }
+  return total;
+}
+
+/** The dual encoder's text vector: the mean of its token vectors, normalised (zero for no tokens). */
+export function pooledVector(tokens: TokenMatrix): Float64Array {
+  const pooled = new Float64Array(tokens.dimensions);
+  for (let i = 0; i < tokens.length; i++) for (let t = 0; t < tokens.dimensions; t++) pooled[t]! += tokens.data[i * tokens.dimensions + t]!;
+  let norm = 0;
+  for (const value of pooled) norm += value * value;
+  if (norm > 0) for (let t = 0; t < pooled.length; t++) pooled[t]! /= Math.sqrt(norm);
+  return pooled;
+}
+
+export function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let sum = 0;
+  for (let i = 0; i < a.length; i++) sum += a[i]! * b[i]!;
+  return sum;
+}

@@ -1,0 +1,25 @@
+import { existsSync, readFileSync } from "node:fs";
+import type { Logger } from "pino";
+import { decodeLiteArtifact } from "../../kernels/lite/artifact.ts";
+import { Bm25Reranker } from "./bm25-reranker.ts";
+import type { Reranker } from "./reranker.ts";
+import { DualEncoderReranker, LiteReranker, MaxSimReranker } from "./token-rerankers.ts";
+
+/**
+ * The rerankers that need no llama.cpp: `bm25` always; with a LITE artifact (RERANK_ARTIFACT)
+ * each of its scorers under its own name (`lite`, `lite-quarter`), and `maxsim` and
+ * `dual-encoder` over the artifact's token encoder.
+ */
+export function loadTokenRerankers(artifactPath: string, logger: Logger): Reranker[] {
+  const rerankers: Reranker[] = [new Bm25Reranker("bm25")];
+  if (artifactPath === "" || !existsSync(artifactPath)) {
+    if (artifactPath !== "") logger.warn({ path: artifactPath }, "LITE artifact not found; only bm25 and GGUF rerankers are served");
+    return rerankers;
+  }
+  const artifact = decodeLiteArtifact(readFileSync(artifactPath));
+  const encoder = artifact.encoder.vectors;
+  for (const entry of artifact.scorers) rerankers.push(new LiteReranker(entry.name, encoder, entry));
+  rerankers.push(new MaxSimReranker("maxsim", encoder), new DualEncoderReranker("dual-encoder", encoder));
+  logger.info({ path: artifactPath, encoder: artifact.encoder.name, rerankers: rerankers.map((r) => r.id) }, "rerankers loaded");
+  return rerankers;
+}
