@@ -87,7 +87,7 @@ async function main(): Promise<void> {
     for (const vocab of VOCABS) {
       const path = join(directory, `random-${vocab}.gguf`);
       writeRandomLlama(path, { vocabSize: vocab, contextLength: CONTEXT, seed: 7 });
-      const gateway = await spawnGateway({ TARGET_MODEL: path, TARGET_MODEL_ID: "target", DRAFT_MODEL: path, SPECULATION: "auto", SEQUENCES: "8", THREADS: "1", CONTEXT_SIZE: String(CONTEXT), LOG_LEVEL: "warn" });
+      const gateway = await spawnGateway({ TARGET_MODEL: path, TARGET_MODEL_ID: "target", DRAFT_MODEL: path, SPECULATION: "auto", SEQUENCES: "8", THREADS: "1", CONTEXT_SIZE: String(CONTEXT) });
       try {
         for (const shape of SHAPES) {
           const rate = await measure(gateway.url, shape, "target");

@@ -59,7 +59,7 @@ describe("bad input gets the right status and an OpenAI-shaped error", () => {
 
   it("unknown and unsupported fields are refused by name", async () => {
     await expectError(await postJson(completions(), { model: "target", prompt: "hi", frobnicate: true }), 400, "frobnicate");
-    await expectError(await postJson(`${gateway.url}/v1/chat/completions`, { model: "target", messages: [{ role: "user", content: "hi" }], tools: [] }), 400, "tools");
+    await expectError(await postJson(`${gateway.url}/v1/chat/completions`, { model: "target", messages: [{ role: "user", content: "hi" }], web_search_options: {} }), 400, "web_search_options");
     await expectError(await postJson(completions(), { model: "target", prompt: "hi", suffix: "end" }), 400, "suffix");
   });
 
