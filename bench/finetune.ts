@@ -10,7 +10,7 @@
  */
 import { writeFileSync } from "node:fs";
 import { loadCorpus } from "../kernels/corpus.ts";
-import type { TokenizedExample } from "../kernels/finetune/encode.ts";
+import { replyExample, type TokenizedExample } from "../kernels/finetune/encode.ts";
 import { finetune, type FinetuneResult } from "../kernels/finetune/trainer.ts";
 import { projectionDelta } from "../kernels/lora/delta.ts";
 import type { LoraAdapter } from "../kernels/lora/types.ts";
@@ -56,8 +56,7 @@ const vocabulary = await loadVocabulary(MODEL);
 // The answer is the year alone (" 1923" is five tokens: the space and each digit); the
 // vocabulary-only tokenizer reads "<|endoftext|>" as text, so no end token is appended.
 const encode = (item: Item): TokenizedExample => {
-  const prompt = vocabulary.tokenize(item.prompt);
-  return { tokens: [...prompt, ...vocabulary.tokenize(` ${item.year}`)], replyStart: prompt.length };
+  return replyExample(vocabulary.tokenize(item.prompt), vocabulary.tokenize(` ${item.year}`));
 };
 const train = trainItems.map(encode);
 const heldOut = heldOutItems.map(encode);

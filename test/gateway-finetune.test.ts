@@ -8,6 +8,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import OpenAI, { toFile } from "openai";
+import { encodeExample, NO_LOSS } from "../kernels/finetune/encode.ts";
+import { trainingFormatter } from "../src/engine/training-formatter.ts";
 import { startTestGateway, type TestGateway } from "./gateway-harness.ts";
 import { conforms } from "./openapi-validator.ts";
 
@@ -18,7 +20,18 @@ function jsonl(rows: unknown[]): string {
   return rows.map((row) => JSON.stringify(row)).join("\n") + "\n";
 }
 
-const trainingFile = jsonl(QUESTIONS.map((question) => ({ messages: [{ role: "system", content: "Answer with the word." }, { role: "user", content: question }, { role: "assistant", content: REPLY }] })));
+/** Two turns each: the word is the first reply; the second reply, of weight 0, is context only and never trained. */
+const trainingFile = jsonl(
+  QUESTIONS.map((question) => ({
+    messages: [
+      { role: "system", content: "Answer with the word." },
+      { role: "user", content: question },
+      { role: "assistant", content: REPLY },
+      { role: "user", content: "Thanks." },
+      { role: "assistant", content: "You are welcome.", weight: 0 },
+    ],
+  })),
+);
 
 let gateway: TestGateway;
 let client: OpenAI;
@@ -86,8 +99,9 @@ describe("files", () => {
 
   it("refuses malformed lines (naming them), empty and oversized files, and other purposes, storing nothing", async () => {
     const before = (await client.files.list()).data.length;
-    const bad = [trainingFile.split("\n")[0], "{oops", JSON.stringify({ prompt: "x" }), JSON.stringify({ messages: [{ role: "user", content: "no reply" }] })].join("\n");
-    await expectStatus(upload(bad), 400, /3 bad lines.*line 2: not valid JSON.*line 3.*line 4/);
+    const badWeight = { messages: [{ role: "user", content: "q" }, { role: "assistant", content: "a", weight: 2 }] };
+    const bad = [trainingFile.split("\n")[0], "{oops", JSON.stringify({ prompt: "x" }), JSON.stringify({ messages: [{ role: "user", content: "no reply" }] }), JSON.stringify(badWeight)].join("\n");
+    await expectStatus(upload(bad), 400, /4 bad lines.*line 2: not valid JSON.*line 3.*line 4.*line 5: messages\.1\.weight: must be 0 or 1/);
     await expectStatus(upload(""), 400, /empty/);
     await expectStatus(upload("x".repeat(20_001)), 413, /MAX_UPLOAD_BYTES/);
     await expectStatus(client.files.create({ file: await toFile(Buffer.from(trainingFile), "a.jsonl"), purpose: "assistants" }), 400, /fine-tune/);
@@ -96,6 +110,30 @@ describe("files", () => {
 });
 
 describe("fine-tuning jobs", () => {
+  it("tokenizes every trained reply of a chat as serving renders the conversation before it", () => {
+    const messages = [
+      { role: "system", content: "Answer with the word." },
+      { role: "user", content: "Which word?" },
+      { role: "assistant", content: REPLY },
+      { role: "user", content: "Again?" },
+      { role: "assistant", content: "Zebra again." },
+    ] as const;
+    const served = gateway.server.gateway.engine!.get("target")!;
+    const formatter = trainingFormatter(served);
+    const sequences = encodeExample({ kind: "chat", messages: [...messages] }, formatter);
+    // The default template writes earlier replies into later prompts token for token: one sequence.
+    assert.equal(sequences.length, 1);
+    const { tokens, labels } = sequences[0]!;
+    // Each trained reply is predicted right after its turn's serving prompt; nothing else carries loss.
+    const expected = new Array<number>(tokens.length).fill(NO_LOSS);
+    for (const turn of [2, 4]) {
+      const prompt = served.chatRenderer.render(messages.slice(0, turn)).tokens;
+      assert.deepEqual(tokens.slice(0, prompt.length), prompt);
+      formatter.chatReply(messages[turn]!.content).forEach((token, k) => (expected[prompt.length - 1 + k] = token));
+    }
+    assert.deepEqual(labels, expected);
+  });
+
   it("refuses unknown models and files, absurd hyperparameters and too-long examples with a 400, creating no job", async () => {
     const file = await upload(trainingFile);
     const long = await upload(jsonl([{ prompt: "word ".repeat(600), completion: "x" }, { prompt: "a", completion: "b" }]));

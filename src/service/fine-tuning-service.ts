@@ -56,7 +56,7 @@ export async function createJob(gateway: Gateway, request: CreateJobRequest): Pr
   try {
     await jobs.putData(id, validation === undefined ? { train } : { train, validation });
     await jobs.put(job);
-    await jobs.addEvent(id, `Created fine-tuning job ${id}: ${train.length} training examples${validation ? `, ${validation.length} validation examples` : ""}, ${steps} steps with ${hyperparameters.optimizer}; the adapter will be served as ${fineTunedModelName(job)}`);
+    await jobs.addEvent(id, `Created fine-tuning job ${id}: ${train.length} training sequences${validation ? `, ${validation.length} validation sequences` : ""}, ${steps} steps with ${hyperparameters.optimizer}; the adapter will be served as ${fineTunedModelName(job)}`);
     await queue.enqueue(id);
   } catch (error) {
     // Nothing half-created: a job that could not be queued is not listed either.
@@ -118,11 +118,14 @@ async function tokenizedFile(gateway: Gateway, base: ServedModel, fileId: string
   });
   const { examples, lines } = parseDataset(new TextDecoder().decode(bytes));
   const formatter = trainingFormatter(base);
-  const tokenized = examples.map((example) => encodeExample(example, formatter));
+  const sequences = examples.map((example) => encodeExample(example, formatter));
+  const tokenized = sequences.flat();
+  const sequenceLines = sequences.flatMap((encoded, index) => encoded.map(() => lines[index]!));
   const long = tooLong(tokenized, base.contextSize);
   if (long.length > 0) {
-    const named = long.slice(0, 10).map(({ index, tokens }) => `line ${lines[index]} (${tokens} tokens)`).join(", ");
-    throw invalidRequest(`${long.length} example${long.length === 1 ? " is" : "s are"} longer than the model's context of ${base.contextSize} tokens: ${named}${long.length > 10 ? ", ..." : ""}. Shorten or remove them; nothing is cut silently.`, param, "examples_too_long");
+    const lineCount = new Set(long.map(({ index }) => sequenceLines[index])).size;
+    const named = long.slice(0, 10).map(({ index, tokens }) => `line ${sequenceLines[index]} (${tokens} tokens)`).join(", ");
+    throw invalidRequest(`${lineCount} example${lineCount === 1 ? " is" : "s are"} longer than the model's context of ${base.contextSize} tokens: ${named}${long.length > 10 ? ", ..." : ""}. Shorten or remove them; nothing is cut silently.`, param, "examples_too_long");
   }
   return tokenized;
 }
