@@ -187,6 +187,47 @@ describe("fine-tuning jobs", () => {
     console.log(`  base: ${JSON.stringify(baseText)}; fine-tuned: ${JSON.stringify(tunedText)}`);
     assert.match(tunedText, /zebra/i);
     assert.doesNotMatch(baseText, /zebra/i);
+
+    // The results file: one CSV row per step, the same figures as the metrics events.
+    assert.equal(job.result_files.length, 1);
+    const results = await client.files.retrieve(job.result_files[0]!);
+    assert.equal(results.purpose, "fine-tune-results");
+    assert.ok((await client.files.list({ purpose: "fine-tune-results" })).data.some((file) => file.id === results.id));
+    const csv = await client.files.content(results.id);
+    assert.match(csv.headers.get("content-type") ?? "", /^text\/csv/);
+    const [header, ...rows] = (await csv.text()).trim().split("\n").map((line) => line.split(","));
+    assert.deepEqual(header, ["step", "train_loss", "train_accuracy", "valid_loss", "valid_mean_token_accuracy"]);
+    const byStep = new Map(metrics.map((data) => [data.step, data]));
+    assert.deepEqual(rows.map((row) => Number(row[0])), [1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    for (const [step, trainLoss, trainAccuracy, validLoss, validAccuracy] of rows) {
+      const data = byStep.get(Number(step))!;
+      assert.ok(Math.abs(Number(trainLoss) - data.train_loss!) < 1e-4 * data.train_loss!, `step ${step}: ${trainLoss} vs ${data.train_loss}`);
+      assert.ok(Number(trainAccuracy) >= 0 && Number(trainAccuracy) <= 1 && Number(trainAccuracy) === Number(data.train_mean_token_accuracy!.toPrecision(6)));
+      assert.equal(validLoss === "", data.valid_loss === null, `step ${step}`);
+      assert.equal(validAccuracy === "", data.valid_loss === null, `step ${step}`);
+    }
+    // Training moved the replies toward the targets: the last steps predict more of them than the first.
+    assert.ok(Number(rows.at(-1)![2]) > Number(rows[0]![2]), `train_accuracy ${rows[0]![2]} -> ${rows.at(-1)![2]}`);
+    await expectStatus(client.fineTuning.jobs.create({ model: "target", training_file: results.id }), 400, /purpose fine-tune-results/);
+
+    // The served adapter is the job's checkpoint, at the step it is from.
+    const checkpoints: OpenAI.FineTuning.Jobs.FineTuningJobCheckpoint[] = [];
+    for await (const checkpoint of client.fineTuning.jobs.checkpoints.list(job.id, { limit: 1 })) checkpoints.push(checkpoint);
+    assert.equal(checkpoints.length, 1);
+    const [checkpoint] = checkpoints;
+    assert.equal(checkpoint!.object, "fine_tuning.job.checkpoint");
+    assert.match(checkpoint!.id, /^ftckpt_/);
+    assert.equal(checkpoint!.fine_tuned_model_checkpoint, model);
+    assert.equal(checkpoint!.fine_tuning_job_id, job.id);
+    assert.ok(checkpoint!.step_number >= 1 && checkpoint!.step_number <= 9 && checkpoint!.metrics.step === checkpoint!.step_number);
+    // Published at its best validation loss: the checkpoint's is the lowest evaluated.
+    const evaluated = metrics.flatMap((data) => (data.valid_loss === null ? [] : [data.valid_loss!]));
+    assert.equal(checkpoint!.metrics.valid_loss, Math.min(...evaluated));
+    assert.equal(checkpoint!.metrics.train_loss, byStep.get(checkpoint!.step_number)!.train_loss);
+    assert.equal((await client.fineTuning.jobs.checkpoints.list(job.id, { after: checkpoint!.id })).data.length, 0);
+    await conforms("/v1/fine_tuning/jobs/{fine_tuning_job_id}/checkpoints", "get", await fetch(`${gateway.url}/v1/fine_tuning/jobs/${job.id}/checkpoints`));
+    await conforms("/v1/files/{file_id}", "get", await fetch(`${gateway.url}/v1/files/${results.id}`));
+    await expectStatus(client.fineTuning.jobs.checkpoints.list("ftjob-missing"), 404, /No such fine-tuning job/);
   });
 
   it("cancels a running job within one optimizer step", async () => {
@@ -201,6 +242,8 @@ describe("fine-tuning jobs", () => {
     assert.equal(job.status, "cancelled");
     assert.ok((await steps()) <= atCancel + 1, `trained on after the cancel: ${atCancel} -> ${await steps()}`);
     assert.equal(job.fine_tuned_model, null);
+    assert.deepEqual(job.result_files, []);
+    assert.equal((await client.fineTuning.jobs.checkpoints.list(created.id)).data.length, 0);
     await expectStatus(client.fineTuning.jobs.cancel(created.id), 400, /cancelled/);
   });
 });

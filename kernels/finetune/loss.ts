@@ -24,6 +24,11 @@ export function replyCrossEntropy(logits: tf.Tensor3D, targets: tf.Tensor2D, wei
   return op(tf.reshape(logits, [b * t, v])) as tf.Scalar;
 }
 
+/** Reply tokens whose most likely prediction is the target (logits [B, T, V]; no gradient). */
+export function correctReplyTokens(logits: tf.Tensor3D, targets: tf.Tensor2D, weights: tf.Tensor2D): number {
+  return tf.tidy(() => tf.sum(tf.mul(tf.cast(tf.equal(tf.argMax(logits, 2), targets), "float32"), weights)).dataSync()[0]!);
+}
+
 export interface Batch {
   inputs: Int32Array;
   targets: Int32Array;

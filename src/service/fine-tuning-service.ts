@@ -12,7 +12,7 @@ import type { ServedModel } from "../engine/served-model.ts";
 import { resolveHyperparameters, stepsOf } from "../finetune/hyperparameters.ts";
 import { fineTunedModelName, newJobId, TERMINAL } from "../finetune/job-store.ts";
 import { ApiError, invalidRequest } from "../protocol/errors.ts";
-import type { CreateJobRequest, FineTuningJob, JobEvent, ListPage } from "../protocol/fine-tuning.ts";
+import type { CreateJobRequest, FineTuningJob, IdListPage, JobCheckpoint, JobEvent, ListPage } from "../protocol/fine-tuning.ts";
 import { fileContent, fileNotFound, fineTuning } from "./files-service.ts";
 import type { Gateway } from "./gateway.ts";
 
@@ -81,6 +81,13 @@ export async function listEvents(gateway: Gateway, id: string, query: { limit: n
   return page(await fineTuning(gateway).jobs.events(id), query);
 }
 
+/** The job's saved adapters, newest first; a job has its checkpoint once it succeeded. */
+export async function listCheckpoints(gateway: Gateway, id: string, query: { limit: number; after?: string }): Promise<IdListPage<JobCheckpoint>> {
+  await getJob(gateway, id);
+  const listed = page(await fineTuning(gateway).jobs.checkpoints(id), query);
+  return { ...listed, first_id: listed.data[0]?.id ?? null, last_id: listed.data.at(-1)?.id ?? null };
+}
+
 /**
  * A queued job is cancelled at once; a running one as soon as its worker finishes the
  * optimizer step it is in (it reads the flag between steps).
@@ -111,11 +118,12 @@ function baseModel(gateway: Gateway, model: string): ServedModel {
 }
 
 async function tokenizedFile(gateway: Gateway, base: ServedModel, fileId: string, param: string): Promise<TokenizedExample[]> {
-  const bytes = await fileContent(gateway, fileId).catch((error: unknown) => {
+  const { file, bytes } = await fileContent(gateway, fileId).catch((error: unknown) => {
     // OpenAI answers an unknown file in a job request with a 400 naming the parameter.
     if (error instanceof ApiError && error.status === 404) throw invalidRequest(fileNotFound(fileId).message, param, "file_not_found");
     throw error;
   });
+  if (file.purpose !== "fine-tune") throw invalidRequest(`File ${fileId} has purpose ${file.purpose}; training data is uploaded with purpose fine-tune.`, param, "invalid_file_purpose");
   const { examples, lines } = parseDataset(new TextDecoder().decode(bytes));
   const formatter = trainingFormatter(base);
   const sequences = examples.map((example) => encodeExample(example, formatter));
