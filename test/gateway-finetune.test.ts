@@ -210,21 +210,33 @@ describe("fine-tuning jobs", () => {
     assert.ok(Number(rows.at(-1)![2]) > Number(rows[0]![2]), `train_accuracy ${rows[0]![2]} -> ${rows.at(-1)![2]}`);
     await expectStatus(client.fineTuning.jobs.create({ model: "target", training_file: results.id }), 400, /purpose fine-tune-results/);
 
-    // The served adapter is the job's checkpoint, at the step it is from.
+    // Checkpoints, highest step first: the served adapter at the step it is from, and the
+    // adapters of the three epoch ends (steps 3, 6, 9), each served under a name of its own.
     const checkpoints: OpenAI.FineTuning.Jobs.FineTuningJobCheckpoint[] = [];
     for await (const checkpoint of client.fineTuning.jobs.checkpoints.list(job.id, { limit: 1 })) checkpoints.push(checkpoint);
-    assert.equal(checkpoints.length, 1);
-    const [checkpoint] = checkpoints;
-    assert.equal(checkpoint!.object, "fine_tuning.job.checkpoint");
-    assert.match(checkpoint!.id, /^ftckpt_/);
-    assert.equal(checkpoint!.fine_tuned_model_checkpoint, model);
-    assert.equal(checkpoint!.fine_tuning_job_id, job.id);
-    assert.ok(checkpoint!.step_number >= 1 && checkpoint!.step_number <= 9 && checkpoint!.metrics.step === checkpoint!.step_number);
+    const steps = checkpoints.map((checkpoint) => checkpoint.step_number);
+    assert.deepEqual(steps, [...new Set(steps)].sort((a, b) => b - a));
+    for (const step of [3, 6, 9]) assert.ok(steps.includes(step), `no checkpoint at the end of the epoch at step ${step}: ${steps}`);
+    const served = checkpoints.filter((checkpoint) => checkpoint.fine_tuned_model_checkpoint === model);
+    assert.equal(served.length, 1);
+    const [checkpoint] = served;
     // Published at its best validation loss: the checkpoint's is the lowest evaluated.
     const evaluated = metrics.flatMap((data) => (data.valid_loss === null ? [] : [data.valid_loss!]));
     assert.equal(checkpoint!.metrics.valid_loss, Math.min(...evaluated));
-    assert.equal(checkpoint!.metrics.train_loss, byStep.get(checkpoint!.step_number)!.train_loss);
-    assert.equal((await client.fineTuning.jobs.checkpoints.list(job.id, { after: checkpoint!.id })).data.length, 0);
+    for (const saved of checkpoints) {
+      assert.equal(saved.object, "fine_tuning.job.checkpoint");
+      assert.match(saved.id, /^ftckpt_/);
+      assert.equal(saved.fine_tuning_job_id, job.id);
+      assert.equal(saved.metrics.step, saved.step_number);
+      assert.equal(saved.metrics.train_loss, byStep.get(saved.step_number)!.train_loss);
+      if (saved !== checkpoint) assert.equal(saved.fine_tuned_model_checkpoint, `${model}-step-${saved.step_number}`);
+    }
+    const epochModel = checkpoints.find((saved) => saved.step_number === 3 && saved !== checkpoint)?.fine_tuned_model_checkpoint;
+    if (epochModel !== undefined) {
+      for (let i = 0; i < 100 && !(await client.models.list()).data.some((card) => card.id === epochModel); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.equal((await ask(epochModel)).model, epochModel);
+    }
+    assert.equal((await client.fineTuning.jobs.checkpoints.list(job.id, { after: checkpoints.at(-1)!.id })).data.length, 0);
     await conforms("/v1/fine_tuning/jobs/{fine_tuning_job_id}/checkpoints", "get", await fetch(`${gateway.url}/v1/fine_tuning/jobs/${job.id}/checkpoints`));
     await conforms("/v1/files/{file_id}", "get", await fetch(`${gateway.url}/v1/files/${results.id}`));
     await expectStatus(client.fineTuning.jobs.checkpoints.list("ftjob-missing"), 404, /No such fine-tuning job/);

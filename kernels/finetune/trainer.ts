@@ -62,6 +62,8 @@ export interface FinetuneResult {
   adapter: LoraAdapter;
   /** The step `adapter` is from (0: no step beat the base model on the validation set). */
   adapterStep: number;
+  /** The adapters at the ends of the last EPOCH_CHECKPOINTS completed epochs, oldest first. */
+  epochCheckpoints: { step: number; adapter: LoraAdapter }[];
   steps: number;
   stoppedEarly: boolean;
   bestValidationLoss?: number;
@@ -71,6 +73,9 @@ export interface FinetuneResult {
   trainTokens: number;
   seconds: number;
 }
+
+/** Epoch-end adapters a run keeps, as OpenAI keeps its last three epochs' checkpoints. */
+export const EPOCH_CHECKPOINTS = 3;
 
 export class TrainingCancelled extends Error {
   constructor() {
@@ -123,9 +128,11 @@ export async function finetune(
   let sinceBest = 0;
   let stoppedEarly = false;
   let step = 0;
+  const epochCheckpoints: FinetuneResult["epochCheckpoints"] = [];
   try {
     for (let epoch = 1; epoch <= options.epochs && step < totalSteps && !stoppedEarly; epoch++) {
-      for (const batchExamples of chunks(shuffled(train.length, random).map((i) => train[i]!), options.batchSize)) {
+      const batches = chunks(shuffled(train.length, random).map((i) => train[i]!), options.batchSize);
+      for (const [index, batchExamples] of batches.entries()) {
         if (step >= totalSteps) break;
         if (hooks.signal?.aborted) throw new TrainingCancelled();
         const learningRate = options.learningRate * (1 - (0.9 * step) / Math.max(1, totalSteps));
@@ -159,6 +166,10 @@ export async function finetune(
           }
         }
         history.push(progress);
+        if (index === batches.length - 1) {
+          epochCheckpoints.push({ step, adapter: state.snapshot(name) });
+          if (epochCheckpoints.length > EPOCH_CHECKPOINTS) epochCheckpoints.shift();
+        }
         await hooks.onProgress?.(progress);
         // Lets a cancel, a heartbeat or an HTTP request in this process run between steps.
         await new Promise<void>((resolve) => setImmediate(resolve));
@@ -167,7 +178,7 @@ export async function finetune(
     }
     if (hooks.signal?.aborted) throw new TrainingCancelled();
     const adapter = validation.length ? bestAdapter : state.snapshot(name);
-    return { adapter, adapterStep: validation.length ? bestStep : step, steps: step, stoppedEarly, bestValidationLoss: best, baseValidationLoss, history, trainTokens, seconds: (performance.now() - started) / 1000 };
+    return { adapter, adapterStep: validation.length ? bestStep : step, epochCheckpoints, steps: step, stoppedEarly, bestValidationLoss: best, baseValidationLoss, history, trainTokens, seconds: (performance.now() - started) / 1000 };
   } finally {
     optimizer.dispose();
     state.dispose();

@@ -123,12 +123,13 @@ export class JobStore {
 
 /**
  * The model id a job's adapter is served under: `ft-{model}[-{suffix}]-{8 hex of the job}`,
- * within the adapter registry's name rules (OpenAI's `ft:model:org:suffix:id` has colons,
- * which adapter names, file names in the cache, may not).
+ * and `...-step-{n}` for a checkpoint's, within the adapter registry's name rules (OpenAI's
+ * `ft:model:org:suffix:id` has colons, which adapter names, file names in the cache, may not).
  */
-export function fineTunedModelName(job: Pick<FineTuningJob, "id" | "model" | "user_provided_suffix">): string {
+export function fineTunedModelName(job: Pick<FineTuningJob, "id" | "model" | "user_provided_suffix">, checkpointStep?: number): string {
   const tag = job.id.slice("ftjob-".length, "ftjob-".length + 8);
   const suffix = job.user_provided_suffix ? `-${job.user_provided_suffix}` : "";
-  const model = job.model.replace(/[^A-Za-z0-9._-]/g, "-").slice(0, 64 - 3 - suffix.length - 1 - tag.length);
-  return `ft-${model}${suffix}-${tag}`;
+  const step = checkpointStep === undefined ? "" : `-step-${checkpointStep}`;
+  const model = job.model.replace(/[^A-Za-z0-9._-]/g, "-").slice(0, 64 - 3 - suffix.length - 1 - tag.length - step.length);
+  return `ft-${model}${suffix}-${tag}${step}`;
 }

@@ -10,6 +10,7 @@ import { createHash } from "node:crypto";
 import type { Logger } from "pino";
 import { resultsCsv } from "../../kernels/finetune/results.ts";
 import { TrainingCancelled, type FinetuneResult, type Progress } from "../../kernels/finetune/trainer.ts";
+import type { LoraAdapter } from "../../kernels/lora/types.ts";
 import { encodeLoraAdapter } from "../../kernels/lora/write.ts";
 import { AdapterRegistry, type AdapterRecord } from "../adapters/registry.ts";
 import type { ModelSpec } from "../config/config.ts";
@@ -59,11 +60,19 @@ export class JobRunner {
         },
       );
       const name = fineTunedModelName(job);
-      const bytes = encodeLoraAdapter({ ...result.adapter, name });
-      await publish(new AdapterRegistry(this.store), { name, base: job.model, rank: result.adapter.rank, alpha: result.adapter.alpha, bytes });
-      // Results and checkpoint first: a job listed as succeeded has both.
+      const registry = new AdapterRegistry(this.store);
+      // The epoch ends' adapters are served too (as OpenAI's checkpoints are), under names of their own.
+      const checkpoints: JobCheckpoint[] = [];
+      for (const saved of result.epochCheckpoints.filter(({ step }) => step !== result.adapterStep)) {
+        const model = fineTunedModelName(job, saved.step);
+        await publish(registry, job.model, { ...saved.adapter, name: model });
+        checkpoints.push(checkpoint(jobId, model, saved.step, result));
+      }
+      await publish(registry, job.model, { ...result.adapter, name });
+      checkpoints.push(checkpoint(jobId, name, result.adapterStep, result));
+      // Results and checkpoints first: a job listed as succeeded has both.
       const results = await this.files.create("step_metrics.csv", new TextEncoder().encode(resultsCsv(result.history)), { purpose: "fine-tune-results" });
-      await this.jobs.putCheckpoints(jobId, [checkpoint(jobId, name, result)]);
+      await this.jobs.putCheckpoints(jobId, checkpoints);
       await this.jobs.update(jobId, () => ({ status: "succeeded", fine_tuned_model: name, finished_at: now(), trained_tokens: result.trainTokens, estimated_finish: null, result_files: [results.id] }));
       const summary = result.bestValidationLoss === undefined ? "" : `; validation loss ${result.baseValidationLoss!.toFixed(4)} -> ${result.bestValidationLoss.toFixed(4)}`;
       await this.jobs.addEvent(jobId, `The job has successfully completed after ${result.steps} steps${result.stoppedEarly ? " (stopped early: validation loss stopped improving)" : ""}${summary}; ${name} is served`);
@@ -120,37 +129,38 @@ export class JobRunner {
 }
 
 /** As /v1/load_lora_adapter publishes: bytes by sha256, a new version number, then the record replicas sync to. */
-async function publish(registry: AdapterRegistry, adapter: { name: string; base: string; rank: number; alpha: number; bytes: Uint8Array }): Promise<AdapterRecord> {
-  const sha256 = createHash("sha256").update(adapter.bytes).digest("hex");
+async function publish(registry: AdapterRegistry, base: string, adapter: LoraAdapter): Promise<AdapterRecord> {
+  const bytes = encodeLoraAdapter(adapter);
+  const sha256 = createHash("sha256").update(bytes).digest("hex");
   const record: AdapterRecord = {
     name: adapter.name,
     version: await registry.nextVersion(adapter.name),
-    base: adapter.base,
+    base,
     rank: adapter.rank,
     alpha: adapter.alpha,
     scale: 1,
     sha256,
-    size: adapter.bytes.byteLength,
+    size: bytes.byteLength,
     created: now(),
     state: "ready",
   };
-  await registry.putBlob(sha256, adapter.bytes);
+  await registry.putBlob(sha256, bytes);
   await registry.publish(record);
   return record;
 }
 
-/** The served adapter as a checkpoint, with the metrics of the step it is from. */
-function checkpoint(jobId: string, model: string, result: FinetuneResult): JobCheckpoint {
-  const at = result.history.find((progress) => progress.step === result.adapterStep);
-  const validation = at?.validationLoss ?? (result.adapterStep === 0 ? result.baseValidationLoss : undefined);
+/** A served adapter as a checkpoint, with the metrics of the step it is from (validation ones where it was evaluated). */
+function checkpoint(jobId: string, model: string, step: number, result: FinetuneResult): JobCheckpoint {
+  const at = result.history.find((progress) => progress.step === step);
+  const validation = at?.validationLoss ?? (step === 0 ? result.baseValidationLoss : undefined);
   return {
     id: newCheckpointId(),
     object: "fine_tuning.job.checkpoint",
     created_at: now(),
     fine_tuned_model_checkpoint: model,
-    step_number: result.adapterStep,
+    step_number: step,
     metrics: {
-      step: result.adapterStep,
+      step,
       ...(at === undefined ? {} : { train_loss: at.trainLoss, train_mean_token_accuracy: at.trainAccuracy }),
       ...(validation === undefined ? {} : { valid_loss: validation, full_valid_loss: validation }),
       ...(at?.validationAccuracy === undefined ? {} : { valid_mean_token_accuracy: at.validationAccuracy, full_valid_mean_token_accuracy: at.validationAccuracy }),
