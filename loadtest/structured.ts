@@ -38,21 +38,17 @@ const city: Schema = {
   additionalProperties: false,
 };
 
+/** Small tools: the demo model's context is 512 tokens, and the tools' definitions are part of the prompt. */
 const tools: Record<string, Schema> = {
   get_weather: {
     type: "object",
-    properties: { city: { type: "string", maxLength: 20 }, unit: { type: "string", enum: ["celsius", "fahrenheit"] } },
+    properties: { city: { type: "string", maxLength: 12 }, unit: { type: "string", enum: ["C", "F"] } },
     required: ["city", "unit"],
     additionalProperties: false,
   },
-  get_time: {
-    type: "object",
-    properties: { timezone: { type: "string", enum: ["UTC", "Europe/Oslo", "America/New_York"] }, hour24: { type: "boolean" } },
-    required: ["timezone", "hour24"],
-    additionalProperties: false,
-  },
+  get_time: { type: "object", properties: { utc: { type: "boolean" } }, required: ["utc"], additionalProperties: false },
 };
-const toolList = Object.entries(tools).map(([name, parameters]) => ({ type: "function", function: { name, description: `${name.replace("_", " ")}`, parameters } }));
+const toolList = Object.entries(tools).map(([name, parameters]) => ({ type: "function", function: { name, parameters } }));
 
 const questions = ["What is the weather in Oslo?", "What time is it in New York?", "Is it raining in Paris?", "Tell me about Lisbon."];
 
