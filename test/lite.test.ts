@@ -8,6 +8,8 @@ import { initialLiteParameters, liteLayout, LiteScorer, type LiteShape } from ".
 import { dot, maxSim, pooledVector, similarityMatrix, type TokenMatrix } from "../kernels/lite/token-matrix.ts";
 import { evaluate, trainLite, type RankingExample } from "../kernels/lite/train.ts";
 import { salientWords, WordVectors } from "../kernels/lite/word-vectors.ts";
+import { roundToHalf } from "../kernels/gguf/half.ts";
+import { packTokens, unpackTokens } from "../kernels/lite/stored-tokens.ts";
 import { words } from "../kernels/lite/words.ts";
 
 const tiny: LiteShape = { queryLength: 3, documentLength: 5, rowHidden: 4, rowOutput: 3, columnHidden: 4, columnOutput: 3 };
@@ -150,6 +152,28 @@ describe("word-vector encoder", () => {
   it("keeps the rarest distinct words in document order for the reduced form", () => {
     assert.deepEqual(words("Don't stop, Ahab"), ["don", "t", "stop", "ahab"]);
     assert.deepEqual(salientWords(["the", "whale", "the", "ahab", "ship"], 3, (w) => table.rank(w)), ["whale", "ahab", "ship"]);
+  });
+});
+
+describe("stored document form", () => {
+  it("packs token vectors as halves: two bytes a value, read back as each value rounded to half", () => {
+    const tokens = randomTokens(createRandom(5), 7, 10);
+    const bytes = packTokens(tokens);
+    assert.equal(bytes.length, 7 * 10 * 2);
+    const read = unpackTokens(bytes, 10);
+    assert.deepEqual([read.length, read.dimensions], [7, 10]);
+    assert.deepEqual(read.data, Float32Array.from(tokens.data, roundToHalf));
+    assert.ok(read.data.some((value, i) => value !== tokens.data[i]), "halves are not the float32 values");
+    assert.deepEqual(unpackTokens(packTokens(read), 10).data, read.data, "packing the read form again changes nothing");
+  });
+
+  it("reads a form at any byte offset (a Redis reply's buffer) and refuses a partial vector", () => {
+    const bytes = packTokens(randomTokens(createRandom(6), 3, 4));
+    const shifted = new Uint8Array(bytes.length + 1).subarray(1);
+    shifted.set(bytes);
+    assert.deepEqual(unpackTokens(shifted, 4), unpackTokens(bytes, 4));
+    assert.throws(() => unpackTokens(bytes.subarray(2), 4), /whole number/);
+    assert.equal(unpackTokens(new Uint8Array(0), 4).length, 0);
   });
 });
 
