@@ -114,6 +114,21 @@ describe("baselines", () => {
     assert.equal(maxSim(s, 1, 1, 3), -1);
   });
 
+  it("S holds every query-document dot product, whatever the dimension's remainder by 4", () => {
+    const random = createRandom(9);
+    for (const dimensions of [1, 3, 4, 7, 100]) {
+      const q = randomTokens(random, 3, dimensions);
+      const d = randomTokens(random, 5, dimensions);
+      const s = similarityMatrix(q, d, 4, 6, new Float64Array(24).fill(7));
+      for (let i = 0; i < 4; i++) {
+        for (let j = 0; j < 6; j++) {
+          const expected = i < 3 && j < 5 ? dot(q.data.subarray(i * dimensions, (i + 1) * dimensions), d.data.subarray(j * dimensions, (j + 1) * dimensions)) : 0;
+          assert.ok(Math.abs(s[i * 6 + j]! - expected) < 1e-12, `${dimensions} dimensions, S[${i}][${j}]`);
+        }
+      }
+    }
+  });
+
   it("the dual encoder pools to a unit vector", () => {
     const pooled = pooledVector({ length: 2, dimensions: 2, data: Float32Array.from([1, 0, 0, 1]) });
     assert.ok(Math.abs(dot(pooled, pooled) - 1) < 1e-12);
@@ -174,6 +189,10 @@ describe("stored document form", () => {
     assert.deepEqual(unpackTokens(shifted, 4), unpackTokens(bytes, 4));
     assert.throws(() => unpackTokens(bytes.subarray(2), 4), /whole number/);
     assert.equal(unpackTokens(new Uint8Array(0), 4).length, 0);
+    const scratch = new Float32Array(16);
+    const into = unpackTokens(bytes, 4, scratch);
+    assert.equal(into.data.buffer, scratch.buffer, "written into the scratch buffer");
+    assert.deepEqual(into, unpackTokens(bytes, 4));
   });
 });
 

@@ -56,10 +56,11 @@ export class LiteReranker extends TokenReranker {
     const { queryLength, documentLength } = this.entry.shape;
     const q = this.encoder.encodeWords(words(query).slice(0, queryLength));
     const buffer = new Float64Array(queryLength * documentLength);
+    const tokens = new Float32Array(documentLength * this.encoder.dimensions);
     const scores: number[] = [];
     for (const bytes of await this.storedDocuments(documents, maxTokens, slices)) {
       await slices.next();
-      const d = unpackTokens(bytes, this.encoder.dimensions);
+      const d = unpackTokens(bytes, this.encoder.dimensions, tokens);
       scores.push(this.scorer.forward(similarityMatrix(q, d, queryLength, documentLength, buffer), q.length, d.length));
     }
     return scores;
