@@ -19,3 +19,11 @@ export const prompts = [
   "We the people of the United States, in order to form a more perfect union, establish justice,",
   "It was the whale",
 ];
+
+/** k6's console, which @types/k6 does not declare. */
+declare const console: { warn(message: string): void };
+
+/** Says on k6's stderr why a check is about to fail, so a failed run names its bad answers. */
+export function explain(what: string, problem: string | undefined): void {
+  if (problem !== undefined) console.warn(`${what}: ${problem}`);
+}

@@ -18,7 +18,8 @@ import { ajv, assertValidJson, expect400 } from "./structured-checks.ts";
 
 let gateway: TestGateway;
 before(async () => {
-  gateway = await startTestGateway();
+  // The tools' system prompt takes ~370 of the demo model's 512 positions; a whole call needs ~150 more.
+  gateway = await startTestGateway({ CONTEXT_SIZE: "1024" });
 });
 after(async () => {
   await gateway.close();
@@ -85,8 +86,10 @@ describe("tools with the openai SDK", () => {
     }
   });
 
+  // One get_weather call is at most ~150 characters under its grammar, and every token is at
+  // least one character, so 160 tokens always complete it, whatever the sampled whitespace.
   it("a named function, one call without parallel calls", async () => {
-    const completion = await gateway.client.chat.completions.create({ model: "target", messages, tools, tool_choice: { type: "function", function: { name: "get_weather" } }, parallel_tool_calls: false, temperature: 1, n: 2, max_tokens: 120 });
+    const completion = await gateway.client.chat.completions.create({ model: "target", messages, tools, tool_choice: { type: "function", function: { name: "get_weather" } }, parallel_tool_calls: false, temperature: 1, n: 2, max_tokens: 160 });
     for (const choice of completion.choices) {
       assert.equal(choice.finish_reason, "tool_calls");
       assert.equal(choice.message.tool_calls!.length, 1);
@@ -95,7 +98,7 @@ describe("tools with the openai SDK", () => {
   });
 
   it("streams calls in OpenAI's delta shape", async () => {
-    const stream = await gateway.client.chat.completions.create({ model: "target", messages, tools, tool_choice: { type: "function", function: { name: "get_weather" } }, parallel_tool_calls: false, temperature: 1, seed: 3, max_tokens: 120, stream: true });
+    const stream = await gateway.client.chat.completions.create({ model: "target", messages, tools, tool_choice: { type: "function", function: { name: "get_weather" } }, parallel_tool_calls: false, temperature: 1, seed: 3, max_tokens: 160, stream: true });
     const calls: { id: string; type: string; function: { name: string; arguments: string } }[] = [];
     let finish: string | null = null;
     let fragments = 0;

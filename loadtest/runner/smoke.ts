@@ -39,6 +39,10 @@ const checks: Check[] = [
   },
   { script: "loadtest/speculation.ts", env: { DURATION: `${Math.max(1, Math.round(seconds / 2))}s` } },
   { script: "loadtest/adapters.ts", env: { DURATION: duration, SWAP_SECONDS: "1" } },
+  { script: "loadtest/rerank.ts", env: { RATE: "8", DURATION: duration } },
+  { script: "loadtest/structured.ts", env: { DURATION: duration } },
+  { script: "loadtest/metric-aware.ts", env: { DURATION: duration } },
+  { script: "loadtest/files.ts", env: { DURATION: duration } },
 ];
 
 const adaptersDir = writeLoadtestAdapters(targetModel);
