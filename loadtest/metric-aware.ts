@@ -109,7 +109,7 @@ export default function (): void {
     kind === "grid"
       ? { prompt, metric_aware: { metric, ...withQuantile, candidates: { from: 0, to: 9, step: 1 } } }
       : kind === "monte_carlo"
-        ? { prompt, max_tokens: 3, metric_aware: { metric, samples, parse: "integer" } }
+        ? { prompt, max_tokens: 3, metric_aware: { metric, ...withQuantile, samples, parse: "integer" } }
         : { messages: [{ role: "user", content: `Rate "${prompt}" from 1 to 5.` }], metric_aware: { metric, candidates: [" 1", " 2", " 3", " 4", " 5"] } };
   const path = kind === "chat_grid" ? "chat/completions" : "completions";
   const response = http.post(`${baseUrl}/v1/${path}`, JSON.stringify({ model, ...request }), { headers: headers(), tags: { kind } });
@@ -117,7 +117,7 @@ export default function (): void {
   const text = choice?.text ?? choice?.message?.content ?? "";
   const estimator = kind === "monte_carlo" ? "monte_carlo" : "grid";
   const problem = choice == null ? "no choice" : evidenceProblem(metric, estimator, kind === "monte_carlo" ? samples : kind === "grid" ? 10 : 5, text, choice.metric_aware);
-  if (response.status === 200) explain(`${kind} ${metric}`, problem);
+  explain(`${kind} ${metric}`, response, problem);
   check(response, {
     "200": (r) => r.status === 200,
     "one choice": (r) => r.status === 200 && (r.json("choices") as unknown[]).length === 1,

@@ -117,7 +117,7 @@ export default function (): void {
     const text = String(response.body ?? "");
     const streamed = reassemble(text);
     const problem = streamed === undefined ? "an event that is not JSON" : streamed.finish !== "tool_calls" ? `finish_reason ${streamed.finish}` : callsProblem(streamed.calls, allowed);
-    if (response.status === 200) explain(kind, problem);
+    explain(kind, response, problem);
     check(response, {
       "200": (r) => r.status === 200,
       "stream ends with [DONE]": () => text.trimEnd().endsWith("data: [DONE]") && !text.includes('"error"'),
@@ -128,7 +128,7 @@ export default function (): void {
   const choice = response.status === 200 ? (response.json("choices.0") as { message: { content: string | null; tool_calls?: Call[] }; finish_reason: string } | null) : null;
   if (kind === "json_schema") {
     const problem = choice == null ? "no choice" : choice.finish_reason !== "stop" ? `finish_reason ${choice.finish_reason}` : jsonProblem(city, choice.message.content);
-    if (response.status === 200) explain(kind, problem);
+    explain(kind, response, problem);
     check(response, {
       "200": (r) => r.status === 200,
       "content complete, JSON matching the schema": () => problem === undefined,
@@ -136,7 +136,7 @@ export default function (): void {
     return;
   }
   const problem = choice == null ? "no choice" : choice.finish_reason !== "tool_calls" || choice.message.content !== null ? `finish_reason ${choice.finish_reason}, content ${JSON.stringify(choice.message.content)}` : callsProblem(choice.message.tool_calls, allowed);
-  if (response.status === 200) explain(kind, problem);
+  explain(kind, response, problem);
   check(response, {
     "200": (r) => r.status === 200,
     "one call to an allowed tool, arguments JSON matching its schema, content null": () => problem === undefined,
