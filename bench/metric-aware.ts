@@ -85,7 +85,7 @@ async function main(): Promise<void> {
 async function train(served: Parameters<typeof trainingFormatter>[0], path: string): Promise<void> {
   await initBackend();
   const formatter = trainingFormatter(served);
-  const examples = training.map(([word, valence]) => encodeExample({ kind: "completion", prompt: prompt(word), completion: ` ${valence}` }, formatter));
+  const examples = training.flatMap(([word, valence]) => encodeExample({ kind: "completion", prompt: prompt(word), completion: ` ${valence}` }, formatter));
   const base = readLlamaModel(target);
   const started = performance.now();
   const result = await finetune(base.config, base.weights, examples, undefined, {

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 import { parseDataset, formatLineErrors } from "../kernels/finetune/dataset.ts";
-import { encodeExample, tooLong, type TrainingFormatter, type TokenizedExample } from "../kernels/finetune/encode.ts";
+import { encodeExample, NO_LOSS, replyExample, tooLong, type TrainingFormatter, type TokenizedExample } from "../kernels/finetune/encode.ts";
 import { LoraState } from "../kernels/finetune/lora-state.ts";
 import { makeBatch, replyCrossEntropy } from "../kernels/finetune/loss.ts";
 import { finetune, TrainingCancelled, type FinetuneOptions } from "../kernels/finetune/trainer.ts";
@@ -24,6 +24,12 @@ const formatter: TrainingFormatter = {
   completionPrompt: (prompt) => [1, ...codes(prompt)],
   chatReply: (content) => [...codes(content), 0],
   completionReply: (text) => [...codes(text), 0],
+};
+
+/** A template that writes an assistant turn in later prompts as the model generated it (header 3, the reply, no end token). */
+const continuing: TrainingFormatter = {
+  ...formatter,
+  chatPrompt: (messages) => [1, ...messages.flatMap((m) => (m.role === "assistant" ? [3, ...codes(m.content)] : [2, ...codes(m.content)])), 3],
 };
 
 function codes(text: string): number[] {
@@ -52,15 +58,94 @@ describe("fine-tuning data", () => {
     const [chat, plain] = parseDataset(
       [JSON.stringify({ messages: [{ role: "user", content: "hi" }, { role: "assistant", content: "ok" }] }), JSON.stringify({ prompt: "ab", completion: "c" })].join("\n"),
     ).examples;
-    const encoded = encodeExample(chat!, formatter);
-    assert.deepEqual(encoded.tokens.slice(0, encoded.replyStart), formatter.chatPrompt([{ role: "user", content: "hi" }]));
-    assert.deepEqual(encoded.tokens.slice(encoded.replyStart), formatter.chatReply("ok"));
-    const batch = makeBatch([encoded, encodeExample(plain!, formatter)]);
+    const [encoded] = encodeExample(chat!, formatter);
+    assert.deepEqual(lossTerms(encoded!), [{ context: formatter.chatPrompt([{ role: "user", content: "hi" }]), reply: formatter.chatReply("ok") }]);
+    const batch = makeBatch([encoded!, ...encodeExample(plain!, formatter)]);
     // Weights mark the positions whose target is a reply token: 3 for "ok"+end, 2 for "c"+end.
     assert.equal(batch.replyTokens, 5);
-    assert.deepEqual(tooLong([encoded, { tokens: new Array(100).fill(1), replyStart: 1 }], 64), [{ index: 1, tokens: 100 }]);
+    assert.deepEqual(tooLong([encoded!, replyExample(new Array(98).fill(1), [2, 0])], 64), [{ index: 1, tokens: 100 }]);
+  });
+
+  it("trains every assistant message but those of weight 0, each after the conversation before it", () => {
+    const messages = [
+      { role: "system", content: "s" },
+      { role: "user", content: "q1" },
+      { role: "assistant", content: "a1" },
+      { role: "user", content: "q2" },
+      { role: "assistant", content: "a2", weight: 0 },
+      { role: "user", content: "q3" },
+      { role: "assistant", content: "a3", weight: 1 },
+    ] as const;
+    const { examples, errors } = parseDataset(JSON.stringify({ messages }));
+    assert.deepEqual(errors, []);
+    // What serving asks the model for at each trained turn: its prompt, then the reply.
+    const expected = [2, 6].map((i) => ({ context: formatter.chatPrompt(messages.slice(0, i)), reply: formatter.chatReply(messages[i]!.content) }));
+    // This template writes an assistant turn differently in later prompts: one sequence per reply.
+    const separate = encodeExample(examples[0]!, formatter);
+    assert.equal(separate.length, 2);
+    assert.deepEqual(separate.flatMap(lossTerms), expected);
+    // One that writes it as generated (header 3, then the reply): both replies share one sequence.
+    const [shared, ...rest] = encodeExample(examples[0]!, continuing);
+    assert.equal(rest.length, 0);
+    assert.deepEqual(lossTerms(shared!), [2, 6].map((i) => ({ context: continuing.chatPrompt(messages.slice(0, i)), reply: continuing.chatReply(messages[i]!.content) })));
+  });
+
+  it("refuses bad weights and chats with nothing to train, naming the line", () => {
+    const chat = (messages: unknown[]): string => JSON.stringify({ messages });
+    const { errors } = parseDataset(
+      [
+        chat([{ role: "user", content: "q" }, { role: "assistant", content: "a", weight: 1 }]),
+        chat([{ role: "user", content: "q" }, { role: "assistant", content: "a", weight: 0.5 }]),
+        chat([{ role: "user", content: "q", weight: 1 }, { role: "assistant", content: "a" }]),
+        chat([{ role: "user", content: "q" }, { role: "assistant", content: "a", weight: 0 }]),
+        chat([{ role: "user", content: "q" }]),
+      ].join("\n"),
+    );
+    assert.deepEqual(errors, [
+      { line: 2, message: "messages.1.weight: must be 0 or 1" },
+      { line: 3, message: "messages.0.weight: only assistant messages take a weight" },
+      { line: 4, message: "every assistant message has weight 0: nothing to train on" },
+      { line: 5, message: "no assistant message (the assistant's replies are what is trained)" },
+    ]);
+  });
+
+  it("a shared sequence's loss is exactly the separate sequences' loss", async () => {
+    await initBackend();
+    const weights = initWeights(config, 4);
+    const messages = [
+      { role: "user", content: "q1" },
+      { role: "assistant", content: "a1a" },
+      { role: "user", content: "q2" },
+      { role: "assistant", content: "a2" },
+    ] as const;
+    const [shared] = encodeExample({ kind: "chat", messages: [...messages] }, continuing);
+    const separate = [1, 3].map((i) => replyExample(continuing.chatPrompt(messages.slice(0, i)), continuing.chatReply(messages[i]!.content)));
+    const loss = (batch: ReturnType<typeof makeBatch>): number =>
+      tf.tidy(() => {
+        const inputs = tf.tensor2d(batch.inputs, [batch.batchSize, batch.length], "int32");
+        const targets = tf.tensor2d(batch.targets, [batch.batchSize, batch.length], "int32");
+        const mask = tf.tensor2d(batch.weights, [batch.batchSize, batch.length]);
+        return replyCrossEntropy(forward(config, weights, inputs).logits, targets, mask).dataSync()[0]!;
+      });
+    const one = makeBatch([shared!]);
+    const two = makeBatch(separate);
+    assert.equal(one.replyTokens, two.replyTokens);
+    assert.ok(Math.abs(loss(one) - loss(two)) < 1e-5, `${loss(one)} vs ${loss(two)}`);
+    tf.dispose(Object.values(weights));
   });
 });
+
+/** Each reply's loss terms as (what the model sees before the reply, the reply it should produce). */
+function lossTerms(example: TokenizedExample): { context: number[]; reply: number[] }[] {
+  const terms: { context: number[]; reply: number[] }[] = [];
+  example.labels.forEach((label, p) => {
+    if (label === NO_LOSS) return;
+    const open = terms.at(-1);
+    if (open !== undefined && open.context.length + open.reply.length - 1 === p) open.reply.push(label);
+    else terms.push({ context: example.tokens.slice(0, p + 1), reply: [label] });
+  });
+  return terms;
+}
 
 describe("LoRA training on a tiny llama", () => {
   let weights: LlamaWeights;
@@ -69,7 +154,7 @@ describe("LoRA training on a tiny llama", () => {
   const examples: TokenizedExample[] = Array.from({ length: 24 }, () => {
     const prompt = Array.from({ length: 6 }, () => 4 + random.int(8));
     const last = prompt.at(-1)!;
-    return { tokens: [1, ...prompt, 3, last, last, last, 0], replyStart: prompt.length + 2 };
+    return replyExample([1, ...prompt, 3], [last, last, last, 0]);
   });
   const options: FinetuneOptions = {
     lora: { rank: 4, alpha: 8, targets: ["attn_q", "attn_v", "ffn_down"] },

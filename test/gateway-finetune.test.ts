@@ -8,6 +8,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import OpenAI, { toFile } from "openai";
+import { encodeExample, NO_LOSS } from "../kernels/finetune/encode.ts";
+import { trainingFormatter } from "../src/engine/training-formatter.ts";
 import { startTestGateway, type TestGateway } from "./gateway-harness.ts";
 import { conforms } from "./openapi-validator.ts";
 
@@ -18,7 +20,18 @@ function jsonl(rows: unknown[]): string {
   return rows.map((row) => JSON.stringify(row)).join("\n") + "\n";
 }
 
-const trainingFile = jsonl(QUESTIONS.map((question) => ({ messages: [{ role: "system", content: "Answer with the word." }, { role: "user", content: question }, { role: "assistant", content: REPLY }] })));
+/** Two turns each: the word is the first reply; the second reply, of weight 0, is context only and never trained. */
+const trainingFile = jsonl(
+  QUESTIONS.map((question) => ({
+    messages: [
+      { role: "system", content: "Answer with the word." },
+      { role: "user", content: question },
+      { role: "assistant", content: REPLY },
+      { role: "user", content: "Thanks." },
+      { role: "assistant", content: "You are welcome.", weight: 0 },
+    ],
+  })),
+);
 
 let gateway: TestGateway;
 let client: OpenAI;
@@ -86,8 +99,9 @@ describe("files", () => {
 
   it("refuses malformed lines (naming them), empty and oversized files, and other purposes, storing nothing", async () => {
     const before = (await client.files.list()).data.length;
-    const bad = [trainingFile.split("\n")[0], "{oops", JSON.stringify({ prompt: "x" }), JSON.stringify({ messages: [{ role: "user", content: "no reply" }] })].join("\n");
-    await expectStatus(upload(bad), 400, /3 bad lines.*line 2: not valid JSON.*line 3.*line 4/);
+    const badWeight = { messages: [{ role: "user", content: "q" }, { role: "assistant", content: "a", weight: 2 }] };
+    const bad = [trainingFile.split("\n")[0], "{oops", JSON.stringify({ prompt: "x" }), JSON.stringify({ messages: [{ role: "user", content: "no reply" }] }), JSON.stringify(badWeight)].join("\n");
+    await expectStatus(upload(bad), 400, /4 bad lines.*line 2: not valid JSON.*line 3.*line 4.*line 5: messages\.1\.weight: must be 0 or 1/);
     await expectStatus(upload(""), 400, /empty/);
     await expectStatus(upload("x".repeat(20_001)), 413, /MAX_UPLOAD_BYTES/);
     await expectStatus(client.files.create({ file: await toFile(Buffer.from(trainingFile), "a.jsonl"), purpose: "assistants" }), 400, /fine-tune/);
@@ -96,6 +110,30 @@ describe("files", () => {
 });
 
 describe("fine-tuning jobs", () => {
+  it("tokenizes every trained reply of a chat as serving renders the conversation before it", () => {
+    const messages = [
+      { role: "system", content: "Answer with the word." },
+      { role: "user", content: "Which word?" },
+      { role: "assistant", content: REPLY },
+      { role: "user", content: "Again?" },
+      { role: "assistant", content: "Zebra again." },
+    ] as const;
+    const served = gateway.server.gateway.engine!.get("target")!;
+    const formatter = trainingFormatter(served);
+    const sequences = encodeExample({ kind: "chat", messages: [...messages] }, formatter);
+    // The default template writes earlier replies into later prompts token for token: one sequence.
+    assert.equal(sequences.length, 1);
+    const { tokens, labels } = sequences[0]!;
+    // Each trained reply is predicted right after its turn's serving prompt; nothing else carries loss.
+    const expected = new Array<number>(tokens.length).fill(NO_LOSS);
+    for (const turn of [2, 4]) {
+      const prompt = served.chatRenderer.render(messages.slice(0, turn)).tokens;
+      assert.deepEqual(tokens.slice(0, prompt.length), prompt);
+      formatter.chatReply(messages[turn]!.content).forEach((token, k) => (expected[prompt.length - 1 + k] = token));
+    }
+    assert.deepEqual(labels, expected);
+  });
+
   it("refuses unknown models and files, absurd hyperparameters and too-long examples with a 400, creating no job", async () => {
     const file = await upload(trainingFile);
     const long = await upload(jsonl([{ prompt: "word ".repeat(600), completion: "x" }, { prompt: "a", completion: "b" }]));
@@ -149,6 +187,59 @@ describe("fine-tuning jobs", () => {
     console.log(`  base: ${JSON.stringify(baseText)}; fine-tuned: ${JSON.stringify(tunedText)}`);
     assert.match(tunedText, /zebra/i);
     assert.doesNotMatch(baseText, /zebra/i);
+
+    // The results file: one CSV row per step, the same figures as the metrics events.
+    assert.equal(job.result_files.length, 1);
+    const results = await client.files.retrieve(job.result_files[0]!);
+    assert.equal(results.purpose, "fine-tune-results");
+    assert.ok((await client.files.list({ purpose: "fine-tune-results" })).data.some((file) => file.id === results.id));
+    const csv = await client.files.content(results.id);
+    assert.match(csv.headers.get("content-type") ?? "", /^text\/csv/);
+    const [header, ...rows] = (await csv.text()).trim().split("\n").map((line) => line.split(","));
+    assert.deepEqual(header, ["step", "train_loss", "train_accuracy", "valid_loss", "valid_mean_token_accuracy"]);
+    const byStep = new Map(metrics.map((data) => [data.step, data]));
+    assert.deepEqual(rows.map((row) => Number(row[0])), [1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    for (const [step, trainLoss, trainAccuracy, validLoss, validAccuracy] of rows) {
+      const data = byStep.get(Number(step))!;
+      assert.ok(Math.abs(Number(trainLoss) - data.train_loss!) < 1e-4 * data.train_loss!, `step ${step}: ${trainLoss} vs ${data.train_loss}`);
+      assert.ok(Number(trainAccuracy) >= 0 && Number(trainAccuracy) <= 1 && Number(trainAccuracy) === Number(data.train_mean_token_accuracy!.toPrecision(6)));
+      assert.equal(validLoss === "", data.valid_loss === null, `step ${step}`);
+      assert.equal(validAccuracy === "", data.valid_loss === null, `step ${step}`);
+    }
+    // Training moved the replies toward the targets: the last steps predict more of them than the first.
+    assert.ok(Number(rows.at(-1)![2]) > Number(rows[0]![2]), `train_accuracy ${rows[0]![2]} -> ${rows.at(-1)![2]}`);
+    await expectStatus(client.fineTuning.jobs.create({ model: "target", training_file: results.id }), 400, /purpose fine-tune-results/);
+
+    // Checkpoints, highest step first: the served adapter at the step it is from, and the
+    // adapters of the three epoch ends (steps 3, 6, 9), each served under a name of its own.
+    const checkpoints: OpenAI.FineTuning.Jobs.FineTuningJobCheckpoint[] = [];
+    for await (const checkpoint of client.fineTuning.jobs.checkpoints.list(job.id, { limit: 1 })) checkpoints.push(checkpoint);
+    const steps = checkpoints.map((checkpoint) => checkpoint.step_number);
+    assert.deepEqual(steps, [...new Set(steps)].sort((a, b) => b - a));
+    for (const step of [3, 6, 9]) assert.ok(steps.includes(step), `no checkpoint at the end of the epoch at step ${step}: ${steps}`);
+    const served = checkpoints.filter((checkpoint) => checkpoint.fine_tuned_model_checkpoint === model);
+    assert.equal(served.length, 1);
+    const [checkpoint] = served;
+    // Published at its best validation loss: the checkpoint's is the lowest evaluated.
+    const evaluated = metrics.flatMap((data) => (data.valid_loss === null ? [] : [data.valid_loss!]));
+    assert.equal(checkpoint!.metrics.valid_loss, Math.min(...evaluated));
+    for (const saved of checkpoints) {
+      assert.equal(saved.object, "fine_tuning.job.checkpoint");
+      assert.match(saved.id, /^ftckpt_/);
+      assert.equal(saved.fine_tuning_job_id, job.id);
+      assert.equal(saved.metrics.step, saved.step_number);
+      assert.equal(saved.metrics.train_loss, byStep.get(saved.step_number)!.train_loss);
+      if (saved !== checkpoint) assert.equal(saved.fine_tuned_model_checkpoint, `${model}-step-${saved.step_number}`);
+    }
+    const epochModel = checkpoints.find((saved) => saved.step_number === 3 && saved !== checkpoint)?.fine_tuned_model_checkpoint;
+    if (epochModel !== undefined) {
+      for (let i = 0; i < 100 && !(await client.models.list()).data.some((card) => card.id === epochModel); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.equal((await ask(epochModel)).model, epochModel);
+    }
+    assert.equal((await client.fineTuning.jobs.checkpoints.list(job.id, { after: checkpoints.at(-1)!.id })).data.length, 0);
+    await conforms("/v1/fine_tuning/jobs/{fine_tuning_job_id}/checkpoints", "get", await fetch(`${gateway.url}/v1/fine_tuning/jobs/${job.id}/checkpoints`));
+    await conforms("/v1/files/{file_id}", "get", await fetch(`${gateway.url}/v1/files/${results.id}`));
+    await expectStatus(client.fineTuning.jobs.checkpoints.list("ftjob-missing"), 404, /No such fine-tuning job/);
   });
 
   it("cancels a running job within one optimizer step", async () => {
@@ -163,6 +254,8 @@ describe("fine-tuning jobs", () => {
     assert.equal(job.status, "cancelled");
     assert.ok((await steps()) <= atCancel + 1, `trained on after the cancel: ${atCancel} -> ${await steps()}`);
     assert.equal(job.fine_tuned_model, null);
+    assert.deepEqual(job.result_files, []);
+    assert.equal((await client.fineTuning.jobs.checkpoints.list(created.id)).data.length, 0);
     await expectStatus(client.fineTuning.jobs.cancel(created.id), 400, /cancelled/);
   });
 });

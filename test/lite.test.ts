@@ -8,6 +8,8 @@ import { initialLiteParameters, liteLayout, LiteScorer, type LiteShape } from ".
 import { dot, maxSim, pooledVector, similarityMatrix, type TokenMatrix } from "../kernels/lite/token-matrix.ts";
 import { evaluate, trainLite, type RankingExample } from "../kernels/lite/train.ts";
 import { salientWords, WordVectors } from "../kernels/lite/word-vectors.ts";
+import { roundToHalf } from "../kernels/gguf/half.ts";
+import { packTokens, unpackTokens } from "../kernels/lite/stored-tokens.ts";
 import { words } from "../kernels/lite/words.ts";
 
 const tiny: LiteShape = { queryLength: 3, documentLength: 5, rowHidden: 4, rowOutput: 3, columnHidden: 4, columnOutput: 3 };
@@ -112,6 +114,21 @@ describe("baselines", () => {
     assert.equal(maxSim(s, 1, 1, 3), -1);
   });
 
+  it("S holds every query-document dot product, whatever the dimension's remainder by 4", () => {
+    const random = createRandom(9);
+    for (const dimensions of [1, 3, 4, 7, 100]) {
+      const q = randomTokens(random, 3, dimensions);
+      const d = randomTokens(random, 5, dimensions);
+      const s = similarityMatrix(q, d, 4, 6, new Float64Array(24).fill(7));
+      for (let i = 0; i < 4; i++) {
+        for (let j = 0; j < 6; j++) {
+          const expected = i < 3 && j < 5 ? dot(q.data.subarray(i * dimensions, (i + 1) * dimensions), d.data.subarray(j * dimensions, (j + 1) * dimensions)) : 0;
+          assert.ok(Math.abs(s[i * 6 + j]! - expected) < 1e-12, `${dimensions} dimensions, S[${i}][${j}]`);
+        }
+      }
+    }
+  });
+
   it("the dual encoder pools to a unit vector", () => {
     const pooled = pooledVector({ length: 2, dimensions: 2, data: Float32Array.from([1, 0, 0, 1]) });
     assert.ok(Math.abs(dot(pooled, pooled) - 1) < 1e-12);
@@ -150,6 +167,32 @@ describe("word-vector encoder", () => {
   it("keeps the rarest distinct words in document order for the reduced form", () => {
     assert.deepEqual(words("Don't stop, Ahab"), ["don", "t", "stop", "ahab"]);
     assert.deepEqual(salientWords(["the", "whale", "the", "ahab", "ship"], 3, (w) => table.rank(w)), ["whale", "ahab", "ship"]);
+  });
+});
+
+describe("stored document form", () => {
+  it("packs token vectors as halves: two bytes a value, read back as each value rounded to half", () => {
+    const tokens = randomTokens(createRandom(5), 7, 10);
+    const bytes = packTokens(tokens);
+    assert.equal(bytes.length, 7 * 10 * 2);
+    const read = unpackTokens(bytes, 10);
+    assert.deepEqual([read.length, read.dimensions], [7, 10]);
+    assert.deepEqual(read.data, Float32Array.from(tokens.data, roundToHalf));
+    assert.ok(read.data.some((value, i) => value !== tokens.data[i]), "halves are not the float32 values");
+    assert.deepEqual(unpackTokens(packTokens(read), 10).data, read.data, "packing the read form again changes nothing");
+  });
+
+  it("reads a form at any byte offset (a Redis reply's buffer) and refuses a partial vector", () => {
+    const bytes = packTokens(randomTokens(createRandom(6), 3, 4));
+    const shifted = new Uint8Array(bytes.length + 1).subarray(1);
+    shifted.set(bytes);
+    assert.deepEqual(unpackTokens(shifted, 4), unpackTokens(bytes, 4));
+    assert.throws(() => unpackTokens(bytes.subarray(2), 4), /whole number/);
+    assert.equal(unpackTokens(new Uint8Array(0), 4).length, 0);
+    const scratch = new Float32Array(16);
+    const into = unpackTokens(bytes, 4, scratch);
+    assert.equal(into.data.buffer, scratch.buffer, "written into the scratch buffer");
+    assert.deepEqual(into, unpackTokens(bytes, 4));
   });
 });
 

@@ -16,6 +16,7 @@ import { parseGguf, readGgufFile, type GgufFile } from "../kernels/gguf/reader.t
 import { gguf, GgufValueType, TensorType, type GgufValue } from "../kernels/gguf/types.ts";
 import { encodeGguf } from "../kernels/gguf/writer.ts";
 import { finetune } from "../kernels/finetune/trainer.ts";
+import { replyExample } from "../kernels/finetune/encode.ts";
 import { projectionDelta } from "../kernels/lora/delta.ts";
 import { AdapterError, AdapterFormatError, AdapterMismatchError } from "../kernels/lora/errors.ts";
 import { effectiveScale } from "../kernels/lora/format.ts";
@@ -206,7 +207,7 @@ describe("LoRA adapters in llama.cpp and in the tfjs forward", () => {
   });
 
   it("an adapter trained by kernels/finetune agrees too: what the trainer writes is what llama.cpp serves", async () => {
-    const examples = sequences.map((tokens) => ({ tokens, replyStart: SEQUENCE_TOKENS / 2 }));
+    const examples = sequences.map((tokens) => replyExample(tokens.slice(0, SEQUENCE_TOKENS / 2), tokens.slice(SEQUENCE_TOKENS / 2)));
     const { adapter: trained } = await finetune(base.config, base.weights, examples, examples, {
       lora: { rank: 4, alpha: 8, targets: ["attn_q", "attn_v", "ffn_up"] },
       dropout: 0.1,

@@ -1,7 +1,8 @@
 /**
  * OpenAI fine-tuning JSONL, one example per line: the chat form {"messages": [...]} or the
  * legacy {"prompt": "...", "completion": "..."}. Every bad line is reported with its
- * number, so a file is accepted or refused as a whole.
+ * number, so a file is accepted or refused as a whole. As OpenAI does, every assistant
+ * message of a chat is trained on unless it carries `"weight": 0`.
  */
 import { z } from "zod";
 
@@ -10,6 +11,8 @@ export type Role = "system" | "user" | "assistant";
 export interface ChatMessage {
   role: Role;
   content: string;
+  /** Assistant messages only: 0 keeps the message as context without training on it (default 1). */
+  weight?: 0 | 1;
 }
 
 export type Example = { kind: "chat"; messages: ChatMessage[] } | { kind: "completion"; prompt: string; completion: string };
@@ -20,10 +23,19 @@ export interface LineError {
   message: string;
 }
 
-const message = z.object({ role: z.enum(["system", "user", "assistant"]), content: z.string() });
-const chat = z.object({ messages: z.array(message).min(1) }).refine((value) => value.messages.at(-1)?.role === "assistant", {
-  message: "the last message must be the assistant's (the reply trained on)",
-});
+const message = z
+  .object({
+    role: z.enum(["system", "user", "assistant"]),
+    content: z.string(),
+    weight: z.union([z.literal(0), z.literal(1)], { error: "must be 0 or 1" }).optional(),
+  })
+  .refine((value) => value.weight === undefined || value.role === "assistant", { message: "only assistant messages take a weight", path: ["weight"] });
+const chat = z
+  .object({ messages: z.array(message).min(1) })
+  .refine((value) => value.messages.some((m) => m.role === "assistant"), { message: "no assistant message (the assistant's replies are what is trained)" })
+  .refine((value) => !value.messages.some((m) => m.role === "assistant") || value.messages.some((m) => m.role === "assistant" && m.weight !== 0), {
+    message: "every assistant message has weight 0: nothing to train on",
+  });
 const completion = z.object({ prompt: z.string(), completion: z.string().min(1) });
 
 export interface ParsedDataset {

@@ -5,6 +5,7 @@
  */
 import { tf } from "../tfjs/backend.ts";
 import type { CustomGradientFunc } from "@tensorflow/tfjs-core/dist/engine.js";
+import { NO_LOSS, type TokenizedExample } from "./encode.ts";
 
 /** logits [B, T, V]; targets and weights [B, T] (weights 0 or 1). */
 export function replyCrossEntropy(logits: tf.Tensor3D, targets: tf.Tensor2D, weights: tf.Tensor2D): tf.Scalar {
@@ -23,6 +24,11 @@ export function replyCrossEntropy(logits: tf.Tensor3D, targets: tf.Tensor2D, wei
   return op(tf.reshape(logits, [b * t, v])) as tf.Scalar;
 }
 
+/** Reply tokens whose most likely prediction is the target (logits [B, T, V]; no gradient). */
+export function correctReplyTokens(logits: tf.Tensor3D, targets: tf.Tensor2D, weights: tf.Tensor2D): number {
+  return tf.tidy(() => tf.sum(tf.mul(tf.cast(tf.equal(tf.argMax(logits, 2), targets), "float32"), weights)).dataSync()[0]!);
+}
+
 export interface Batch {
   inputs: Int32Array;
   targets: Int32Array;
@@ -34,22 +40,22 @@ export interface Batch {
 }
 
 /** Right-padded to the longest example: causal attention never lets padding reach a real position. */
-export function makeBatch(examples: readonly { tokens: number[]; replyStart: number }[]): Batch {
-  const length = Math.max(...examples.map((example) => example.tokens.length)) - 1;
+export function makeBatch(examples: readonly TokenizedExample[]): Batch {
+  const length = Math.max(...examples.map((example) => example.tokens.length));
   const batchSize = examples.length;
   const inputs = new Int32Array(batchSize * length);
   const targets = new Int32Array(batchSize * length);
   const weights = new Float32Array(batchSize * length);
   let replyTokens = 0;
   examples.forEach((example, b) => {
-    for (let i = 0; i + 1 < example.tokens.length; i++) {
-      inputs[b * length + i] = example.tokens[i]!;
-      targets[b * length + i] = example.tokens[i + 1]!;
-      if (i + 1 >= example.replyStart) {
-        weights[b * length + i] = 1;
-        replyTokens++;
-      }
-    }
+    example.tokens.forEach((token, p) => {
+      inputs[b * length + p] = token;
+      const label = example.labels[p]!;
+      if (label === NO_LOSS) return;
+      targets[b * length + p] = label;
+      weights[b * length + p] = 1;
+      replyTokens++;
+    });
   });
   return { inputs, targets, weights, batchSize, length, replyTokens };
 }

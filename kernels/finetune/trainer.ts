@@ -14,7 +14,7 @@ import type { LlamaWeights } from "../transformer/weights.ts";
 import { createOptimizer, tfjsLinalg, type OptimizerName } from "../rite/index.ts";
 import type { TokenizedExample } from "./encode.ts";
 import { LoraState, type LoraShape } from "./lora-state.ts";
-import { makeBatch, replyCrossEntropy, type Batch } from "./loss.ts";
+import { correctReplyTokens, makeBatch, replyCrossEntropy, type Batch } from "./loss.ts";
 
 export interface FinetuneOptions {
   lora: LoraShape;
@@ -41,7 +41,11 @@ export interface Progress {
   totalSteps: number;
   epoch: number;
   trainLoss: number;
+  /** Share of the step's reply tokens the model predicted (argmax), before the update. */
+  trainAccuracy: number;
   validationLoss?: number;
+  /** Share of the validation set's reply tokens predicted, at evaluations. */
+  validationAccuracy?: number;
   learningRate: number;
   /** Tokens (prompt and reply, no padding) processed per second of training. */
   tokensPerSecond: number;
@@ -56,6 +60,10 @@ export interface FinetuneHooks {
 export interface FinetuneResult {
   /** The adapter at its best validation loss (the last one without a validation set). */
   adapter: LoraAdapter;
+  /** The step `adapter` is from (0: no step beat the base model on the validation set). */
+  adapterStep: number;
+  /** The adapters at the ends of the last EPOCH_CHECKPOINTS completed epochs, oldest first. */
+  epochCheckpoints: { step: number; adapter: LoraAdapter }[];
   steps: number;
   stoppedEarly: boolean;
   bestValidationLoss?: number;
@@ -65,6 +73,9 @@ export interface FinetuneResult {
   trainTokens: number;
   seconds: number;
 }
+
+/** Epoch-end adapters a run keeps, as OpenAI keeps its last three epochs' checkpoints. */
+export const EPOCH_CHECKPOINTS = 3;
 
 export class TrainingCancelled extends Error {
   constructor() {
@@ -105,26 +116,29 @@ export async function finetune(
   const state = new LoraState(config, options.lora, options.seed);
   const optimizer = createOptimizer(options.optimizer, tfjsLinalg);
   const validationBatches = chunks(validation, options.batchSize).map(makeBatch);
-  const evaluate = (): number => validationLoss(config, weights, state, validationBatches);
+  const evaluate = (): Evaluation => validationLoss(config, weights, state, validationBatches);
   const history: Progress[] = [];
   const started = performance.now();
   let trainSeconds = 0;
   let trainTokens = 0;
-  let best = validation.length ? evaluate() : undefined;
+  let best = validation.length ? evaluate().loss : undefined;
   const baseValidationLoss = best;
   let bestAdapter = state.snapshot(name);
+  let bestStep = 0;
   let sinceBest = 0;
   let stoppedEarly = false;
   let step = 0;
+  const epochCheckpoints: FinetuneResult["epochCheckpoints"] = [];
   try {
     for (let epoch = 1; epoch <= options.epochs && step < totalSteps && !stoppedEarly; epoch++) {
-      for (const batchExamples of chunks(shuffled(train.length, random).map((i) => train[i]!), options.batchSize)) {
+      const batches = chunks(shuffled(train.length, random).map((i) => train[i]!), options.batchSize);
+      for (const [index, batchExamples] of batches.entries()) {
         if (step >= totalSteps) break;
         if (hooks.signal?.aborted) throw new TrainingCancelled();
         const learningRate = options.learningRate * (1 - (0.9 * step) / Math.max(1, totalSteps));
         const stepStart = performance.now();
         const batch = makeBatch(batchExamples);
-        const trainLoss = trainStep(config, weights, state, optimizer, batch, learningRate, options.dropout, random);
+        const { loss: trainLoss, accuracy: trainAccuracy } = trainStep(config, weights, state, optimizer, batch, learningRate, options.dropout, random);
         trainSeconds += (performance.now() - stepStart) / 1000;
         trainTokens += batchExamples.reduce((sum, example) => sum + example.tokens.length, 0);
         step++;
@@ -133,21 +147,29 @@ export async function finetune(
           totalSteps,
           epoch,
           trainLoss,
+          trainAccuracy,
           learningRate,
           tokensPerSecond: trainTokens / trainSeconds,
           etaSeconds: (trainSeconds / step) * (totalSteps - step),
         };
         if (validation.length && (step % options.evalEvery === 0 || step === totalSteps)) {
-          progress.validationLoss = evaluate();
+          const evaluation = evaluate();
+          progress.validationLoss = evaluation.loss;
+          progress.validationAccuracy = evaluation.accuracy;
           if (progress.validationLoss < best!) {
             best = progress.validationLoss;
             bestAdapter = state.snapshot(name);
+            bestStep = step;
             sinceBest = 0;
           } else if (options.patience > 0 && ++sinceBest >= options.patience) {
             stoppedEarly = true;
           }
         }
         history.push(progress);
+        if (index === batches.length - 1) {
+          epochCheckpoints.push({ step, adapter: state.snapshot(name) });
+          if (epochCheckpoints.length > EPOCH_CHECKPOINTS) epochCheckpoints.shift();
+        }
         await hooks.onProgress?.(progress);
         // Lets a cancel, a heartbeat or an HTTP request in this process run between steps.
         await new Promise<void>((resolve) => setImmediate(resolve));
@@ -156,7 +178,7 @@ export async function finetune(
     }
     if (hooks.signal?.aborted) throw new TrainingCancelled();
     const adapter = validation.length ? bestAdapter : state.snapshot(name);
-    return { adapter, steps: step, stoppedEarly, bestValidationLoss: best, baseValidationLoss, history, trainTokens, seconds: (performance.now() - started) / 1000 };
+    return { adapter, adapterStep: validation.length ? bestStep : step, epochCheckpoints, steps: step, stoppedEarly, bestValidationLoss: best, baseValidationLoss, history, trainTokens, seconds: (performance.now() - started) / 1000 };
   } finally {
     optimizer.dispose();
     state.dispose();
@@ -172,32 +194,43 @@ function trainStep(
   learningRate: number,
   dropout: number,
   random: Random,
-): number {
+): Evaluation {
   const delta = state.delta(dropout, random);
-  const { value, grads } = tf.tidy(() => tf.variableGrads(() => batchLoss(config, weights, batch, delta), state.variables));
+  let correct = 0;
+  // The accuracy is read off the same forward pass; argMax is off the loss's path, so no gradient flows through it.
+  const { value, grads } = tf.tidy(() => tf.variableGrads(() => batchLoss(config, weights, batch, delta, (count) => (correct = count)), state.variables));
   const loss = value.dataSync()[0]!;
   const pairGrads = state.pairGrads(grads);
   state.assign(optimizer.step(state.factors, pairGrads, learningRate));
   tf.dispose([value, ...Object.values(grads)]);
-  return loss;
+  return { loss, accuracy: correct / Math.max(1, batch.replyTokens) };
 }
 
-/** Mean loss per reply token over the validation set. */
-function validationLoss(config: LlamaConfig, weights: LlamaWeights, state: LoraState, batches: readonly Batch[]): number {
+interface Evaluation {
+  /** Mean loss per reply token. */
+  loss: number;
+  /** Share of reply tokens predicted (argmax). */
+  accuracy: number;
+}
+
+function validationLoss(config: LlamaConfig, weights: LlamaWeights, state: LoraState, batches: readonly Batch[]): Evaluation {
   let sum = 0;
+  let correct = 0;
   let tokens = 0;
   for (const batch of batches) {
-    sum += tf.tidy(() => batchLoss(config, weights, batch, state.delta()).dataSync()[0]!) * batch.replyTokens;
+    sum += tf.tidy(() => batchLoss(config, weights, batch, state.delta(), (count) => (correct += count)).dataSync()[0]!) * batch.replyTokens;
     tokens += batch.replyTokens;
   }
-  return sum / Math.max(1, tokens);
+  return { loss: sum / Math.max(1, tokens), accuracy: correct / Math.max(1, tokens) };
 }
 
-function batchLoss(config: LlamaConfig, weights: LlamaWeights, batch: Batch, delta: ProjectionDelta): tf.Scalar {
+function batchLoss(config: LlamaConfig, weights: LlamaWeights, batch: Batch, delta: ProjectionDelta, onCorrect: (count: number) => void): tf.Scalar {
   const inputs = tf.tensor2d(batch.inputs, [batch.batchSize, batch.length], "int32");
   const targets = tf.tensor2d(batch.targets, [batch.batchSize, batch.length], "int32");
   const mask = tf.tensor2d(batch.weights, [batch.batchSize, batch.length]);
-  return replyCrossEntropy(forward(config, weights, inputs, { projectionDelta: delta }).logits, targets, mask);
+  const { logits } = forward(config, weights, inputs, { projectionDelta: delta });
+  onCorrect(correctReplyTokens(logits, targets, mask));
+  return replyCrossEntropy(logits, targets, mask);
 }
 
 function chunks<T>(items: readonly T[], size: number): T[][] {

@@ -1,6 +1,6 @@
-/** Uploaded fine-tuning files on the shared store: metadata and bytes, so every replica and worker reads them. */
+/** Fine-tuning files on the shared store (uploads and jobs' results): metadata and bytes, so every replica and worker reads them. */
 import { randomBytes } from "node:crypto";
-import type { FileObject } from "../protocol/files.ts";
+import type { FileObject, FilePurpose } from "../protocol/files.ts";
 import type { Store } from "../store/store.ts";
 
 const metaPrefix = "files:meta:";
@@ -10,18 +10,18 @@ export class FileStore {
   constructor(private readonly store: Store) {}
 
   /** Bytes first, then the record: a listed file always has its content. */
-  async create(filename: string, bytes: Uint8Array, examples: number): Promise<FileObject> {
+  async create(filename: string, bytes: Uint8Array, about: { purpose: FilePurpose; examples?: number }): Promise<FileObject> {
     const file: FileObject = {
       id: `file-${randomBytes(12).toString("hex")}`,
       object: "file",
       bytes: bytes.byteLength,
       created_at: Math.floor(Date.now() / 1000),
       filename,
-      purpose: "fine-tune",
+      purpose: about.purpose,
       status: "processed",
       expires_at: null,
       status_details: null,
-      examples,
+      ...(about.examples === undefined ? {} : { examples: about.examples }),
     };
     await this.store.setBytes(blobPrefix + file.id, bytes);
     try {

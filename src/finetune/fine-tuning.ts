@@ -21,7 +21,7 @@ export class FineTuning {
   constructor(config: Pick<Config, "redisUrl" | "finetuneLockMs" | "models">, store: Store, logger: Logger) {
     this.files = new FileStore(store);
     this.jobs = new JobStore(store);
-    this.runner = new JobRunner(this.jobs, store, config.models, logger.child({ component: "fine-tuning" }));
+    this.runner = new JobRunner(this.jobs, this.files, store, config.models, logger.child({ component: "fine-tuning" }));
     this.queue = config.redisUrl === undefined
       ? new InProcessQueue()
       : new BullQueue(config.redisUrl, {

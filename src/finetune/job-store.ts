@@ -5,7 +5,7 @@
  */
 import { randomBytes } from "node:crypto";
 import type { TokenizedExample } from "../../kernels/finetune/encode.ts";
-import type { FineTuningJob, JobEvent, JobStatus } from "../protocol/fine-tuning.ts";
+import type { FineTuningJob, JobCheckpoint, JobEvent, JobStatus } from "../protocol/fine-tuning.ts";
 import type { Store } from "../store/store.ts";
 
 const jobPrefix = "ftjobs:job:";
@@ -13,6 +13,7 @@ const dataPrefix = "ftjobs:data:";
 const eventPrefix = "ftjobs:event:";
 const eventCounterPrefix = "ftjobs:event-count:";
 const cancelPrefix = "ftjobs:cancel:";
+const checkpointsPrefix = "ftjobs:checkpoints:";
 
 export const TERMINAL: ReadonlySet<JobStatus> = new Set(["succeeded", "failed", "cancelled"]);
 
@@ -24,6 +25,10 @@ export interface JobData {
 
 export function newJobId(): string {
   return `ftjob-${randomBytes(12).toString("hex")}`;
+}
+
+export function newCheckpointId(): string {
+  return `ftckpt_${randomBytes(12).toString("hex")}`;
 }
 
 export class JobStore {
@@ -72,6 +77,7 @@ export class JobStore {
     await this.store.delete(dataPrefix + id);
     for (const key of await this.store.keys(eventPrefix + id + ":")) await this.store.delete(key);
     await this.store.delete(eventCounterPrefix + id);
+    await this.store.delete(checkpointsPrefix + id);
   }
 
   async addEvent(id: string, message: string, options: { level?: JobEvent["level"]; data?: Record<string, unknown> } = {}): Promise<void> {
@@ -96,6 +102,16 @@ export class JobStore {
     return events.flatMap((text) => (text === null ? [] : [JSON.parse(text) as JobEvent])).reverse();
   }
 
+  putCheckpoints(id: string, checkpoints: readonly JobCheckpoint[]): Promise<void> {
+    return this.store.set(checkpointsPrefix + id, JSON.stringify(checkpoints));
+  }
+
+  /** Newest (highest step) first, as OpenAI lists them. */
+  async checkpoints(id: string): Promise<JobCheckpoint[]> {
+    const text = await this.store.get(checkpointsPrefix + id);
+    return text === null ? [] : (JSON.parse(text) as JobCheckpoint[]).sort((a, b) => b.step_number - a.step_number);
+  }
+
   requestCancel(id: string): Promise<void> {
     return this.store.set(cancelPrefix + id, "1");
   }
@@ -107,12 +123,13 @@ export class JobStore {
 
 /**
  * The model id a job's adapter is served under: `ft-{model}[-{suffix}]-{8 hex of the job}`,
- * within the adapter registry's name rules (OpenAI's `ft:model:org:suffix:id` has colons,
- * which adapter names, file names in the cache, may not).
+ * and `...-step-{n}` for a checkpoint's, within the adapter registry's name rules (OpenAI's
+ * `ft:model:org:suffix:id` has colons, which adapter names, file names in the cache, may not).
  */
-export function fineTunedModelName(job: Pick<FineTuningJob, "id" | "model" | "user_provided_suffix">): string {
+export function fineTunedModelName(job: Pick<FineTuningJob, "id" | "model" | "user_provided_suffix">, checkpointStep?: number): string {
   const tag = job.id.slice("ftjob-".length, "ftjob-".length + 8);
   const suffix = job.user_provided_suffix ? `-${job.user_provided_suffix}` : "";
-  const model = job.model.replace(/[^A-Za-z0-9._-]/g, "-").slice(0, 64 - 3 - suffix.length - 1 - tag.length);
-  return `ft-${model}${suffix}-${tag}`;
+  const step = checkpointStep === undefined ? "" : `-step-${checkpointStep}`;
+  const model = job.model.replace(/[^A-Za-z0-9._-]/g, "-").slice(0, 64 - 3 - suffix.length - 1 - tag.length - step.length);
+  return `ft-${model}${suffix}-${tag}${step}`;
 }

@@ -1,4 +1,4 @@
-/** OpenAI's Files API, for fine-tuning data (purpose "fine-tune", JSONL). */
+/** OpenAI's Files API: fine-tuning data (purpose "fine-tune", JSONL) and jobs' results (purpose "fine-tune-results", CSV). */
 import { z } from "zod";
 
 /** Query of GET /v1/files (cursor pagination, newest first by default). */
@@ -17,13 +17,16 @@ export interface FileObject {
   bytes: number;
   created_at: number;
   filename: string;
-  purpose: "fine-tune";
+  /** fine-tune: uploaded training data; fine-tune-results: a job's metrics CSV, written by the server. */
+  purpose: FilePurpose;
   status: "processed";
   expires_at: null;
   status_details: null;
-  /** Our extension: examples in the file (all valid: a file with a bad line is refused). */
-  examples: number;
+  /** Our extension, on fine-tune files: examples in the file (all valid: a file with a bad line is refused). */
+  examples?: number;
 }
+
+export type FilePurpose = "fine-tune" | "fine-tune-results";
 
 export interface FileList {
   object: "list";

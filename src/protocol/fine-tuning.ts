@@ -95,8 +95,34 @@ export interface JobEvent {
   data: Record<string, unknown> | null;
 }
 
+/** A saved adapter of a job, servable under fine_tuned_model_checkpoint. */
+export interface JobCheckpoint {
+  id: string;
+  object: "fine_tuning.job.checkpoint";
+  created_at: number;
+  fine_tuned_model_checkpoint: string;
+  step_number: number;
+  /** At that step; the validation figures are the whole validation set's (full_valid_* repeat them, as OpenAI names them). */
+  metrics: {
+    step: number;
+    train_loss?: number;
+    train_mean_token_accuracy?: number;
+    valid_loss?: number;
+    valid_mean_token_accuracy?: number;
+    full_valid_loss?: number;
+    full_valid_mean_token_accuracy?: number;
+  };
+  fine_tuning_job_id: string;
+}
+
 export interface ListPage<T> {
   object: "list";
   data: T[];
   has_more: boolean;
+}
+
+/** Lists whose items carry ids OpenAI also reports as the page's first and last. */
+export interface IdListPage<T> extends ListPage<T> {
+  first_id: string | null;
+  last_id: string | null;
 }

@@ -25,7 +25,7 @@ export async function uploadFile(gateway: Gateway, upload: { filename: string; p
   const { examples, errors } = parseDataset(text);
   if (errors.length > 0) throw invalidRequest(`The file is not valid fine-tuning JSONL (${errors.length} bad line${errors.length === 1 ? "" : "s"}): ${formatLineErrors(errors)}.`, "file", "invalid_file_format");
   if (examples.length === 0) throw invalidRequest("The file has no examples.", "file", "empty_file");
-  return fineTuning(gateway).files.create(upload.filename, upload.bytes, examples.length);
+  return fineTuning(gateway).files.create(upload.filename, upload.bytes, { purpose: "fine-tune", examples: examples.length });
 }
 
 export async function listFiles(gateway: Gateway, query: ListFilesQuery): Promise<FileList> {
@@ -42,11 +42,11 @@ export async function getFile(gateway: Gateway, id: string): Promise<FileObject>
   return file;
 }
 
-export async function fileContent(gateway: Gateway, id: string): Promise<Uint8Array> {
-  await getFile(gateway, id);
+export async function fileContent(gateway: Gateway, id: string): Promise<{ file: FileObject; bytes: Uint8Array }> {
+  const file = await getFile(gateway, id);
   const bytes = await fineTuning(gateway).files.content(id);
   if (bytes === undefined) throw fileNotFound(id);
-  return bytes;
+  return { file, bytes };
 }
 
 export async function deleteFile(gateway: Gateway, id: string): Promise<FileDeleted> {

@@ -12,7 +12,7 @@ import type { ServedModel } from "../engine/served-model.ts";
 import { resolveHyperparameters, stepsOf } from "../finetune/hyperparameters.ts";
 import { fineTunedModelName, newJobId, TERMINAL } from "../finetune/job-store.ts";
 import { ApiError, invalidRequest } from "../protocol/errors.ts";
-import type { CreateJobRequest, FineTuningJob, JobEvent, ListPage } from "../protocol/fine-tuning.ts";
+import type { CreateJobRequest, FineTuningJob, IdListPage, JobCheckpoint, JobEvent, ListPage } from "../protocol/fine-tuning.ts";
 import { fileContent, fileNotFound, fineTuning } from "./files-service.ts";
 import type { Gateway } from "./gateway.ts";
 
@@ -56,7 +56,7 @@ export async function createJob(gateway: Gateway, request: CreateJobRequest): Pr
   try {
     await jobs.putData(id, validation === undefined ? { train } : { train, validation });
     await jobs.put(job);
-    await jobs.addEvent(id, `Created fine-tuning job ${id}: ${train.length} training examples${validation ? `, ${validation.length} validation examples` : ""}, ${steps} steps with ${hyperparameters.optimizer}; the adapter will be served as ${fineTunedModelName(job)}`);
+    await jobs.addEvent(id, `Created fine-tuning job ${id}: ${train.length} training sequences${validation ? `, ${validation.length} validation sequences` : ""}, ${steps} steps with ${hyperparameters.optimizer}; the adapter will be served as ${fineTunedModelName(job)}`);
     await queue.enqueue(id);
   } catch (error) {
     // Nothing half-created: a job that could not be queued is not listed either.
@@ -79,6 +79,13 @@ export async function getJob(gateway: Gateway, id: string): Promise<FineTuningJo
 export async function listEvents(gateway: Gateway, id: string, query: { limit: number; after?: string }): Promise<ListPage<JobEvent>> {
   await getJob(gateway, id);
   return page(await fineTuning(gateway).jobs.events(id), query);
+}
+
+/** The job's saved adapters, newest first; a job has its checkpoint once it succeeded. */
+export async function listCheckpoints(gateway: Gateway, id: string, query: { limit: number; after?: string }): Promise<IdListPage<JobCheckpoint>> {
+  await getJob(gateway, id);
+  const listed = page(await fineTuning(gateway).jobs.checkpoints(id), query);
+  return { ...listed, first_id: listed.data[0]?.id ?? null, last_id: listed.data.at(-1)?.id ?? null };
 }
 
 /**
@@ -111,18 +118,22 @@ function baseModel(gateway: Gateway, model: string): ServedModel {
 }
 
 async function tokenizedFile(gateway: Gateway, base: ServedModel, fileId: string, param: string): Promise<TokenizedExample[]> {
-  const bytes = await fileContent(gateway, fileId).catch((error: unknown) => {
+  const { file, bytes } = await fileContent(gateway, fileId).catch((error: unknown) => {
     // OpenAI answers an unknown file in a job request with a 400 naming the parameter.
     if (error instanceof ApiError && error.status === 404) throw invalidRequest(fileNotFound(fileId).message, param, "file_not_found");
     throw error;
   });
+  if (file.purpose !== "fine-tune") throw invalidRequest(`File ${fileId} has purpose ${file.purpose}; training data is uploaded with purpose fine-tune.`, param, "invalid_file_purpose");
   const { examples, lines } = parseDataset(new TextDecoder().decode(bytes));
   const formatter = trainingFormatter(base);
-  const tokenized = examples.map((example) => encodeExample(example, formatter));
+  const sequences = examples.map((example) => encodeExample(example, formatter));
+  const tokenized = sequences.flat();
+  const sequenceLines = sequences.flatMap((encoded, index) => encoded.map(() => lines[index]!));
   const long = tooLong(tokenized, base.contextSize);
   if (long.length > 0) {
-    const named = long.slice(0, 10).map(({ index, tokens }) => `line ${lines[index]} (${tokens} tokens)`).join(", ");
-    throw invalidRequest(`${long.length} example${long.length === 1 ? " is" : "s are"} longer than the model's context of ${base.contextSize} tokens: ${named}${long.length > 10 ? ", ..." : ""}. Shorten or remove them; nothing is cut silently.`, param, "examples_too_long");
+    const lineCount = new Set(long.map(({ index }) => sequenceLines[index])).size;
+    const named = long.slice(0, 10).map(({ index, tokens }) => `line ${sequenceLines[index]} (${tokens} tokens)`).join(", ");
+    throw invalidRequest(`${lineCount} example${lineCount === 1 ? " is" : "s are"} longer than the model's context of ${base.contextSize} tokens: ${named}${long.length > 10 ? ", ..." : ""}. Shorten or remove them; nothing is cut silently.`, param, "examples_too_long");
   }
   return tokenized;
 }

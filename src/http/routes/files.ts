@@ -34,8 +34,8 @@ export function fileRoutes(gateway: Gateway): Hono<GatewayEnv> {
   app.get("/v1/files", async (c) => c.json(await listFiles(gateway, validate(listFilesQuerySchema, c.req.query()))));
   app.get("/v1/files/:id", async (c) => c.json(await getFile(gateway, c.req.param("id"))));
   app.get("/v1/files/:id/content", async (c) => {
-    const bytes = await fileContent(gateway, c.req.param("id"));
-    return c.body(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer, 200, { "content-type": "application/jsonl" });
+    const { file, bytes } = await fileContent(gateway, c.req.param("id"));
+    return c.body(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer, 200, { "content-type": file.purpose === "fine-tune-results" ? "text/csv" : "application/jsonl" });
   });
   app.delete("/v1/files/:id", async (c) => c.json(await deleteFile(gateway, c.req.param("id"))));
   return app;

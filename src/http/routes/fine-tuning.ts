@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import { createJobRequestSchema, listQuerySchema } from "../../protocol/fine-tuning.ts";
-import { cancelJob, createJob, getJob, listEvents, listJobs } from "../../service/fine-tuning-service.ts";
+import { cancelJob, createJob, getJob, listCheckpoints, listEvents, listJobs } from "../../service/fine-tuning-service.ts";
 import type { Gateway } from "../../service/gateway.ts";
 import { readJsonBody } from "../body.ts";
 import type { GatewayEnv } from "../env.ts";
@@ -19,6 +19,7 @@ export function fineTuningRoutes(gateway: Gateway): Hono<GatewayEnv> {
   app.get("/v1/fine_tuning/jobs", async (c) => c.json(await listJobs(gateway, validate(listQuerySchema, c.req.query()))));
   app.get("/v1/fine_tuning/jobs/:id", async (c) => c.json(await getJob(gateway, c.req.param("id"))));
   app.get("/v1/fine_tuning/jobs/:id/events", async (c) => c.json(await listEvents(gateway, c.req.param("id"), validate(listQuerySchema, c.req.query()))));
+  app.get("/v1/fine_tuning/jobs/:id/checkpoints", async (c) => c.json(await listCheckpoints(gateway, c.req.param("id"), validate(listQuerySchema, c.req.query()))));
   app.post("/v1/fine_tuning/jobs/:id/cancel", admin, async (c) => c.json(await cancelJob(gateway, c.req.param("id"))));
   return app;
 }
