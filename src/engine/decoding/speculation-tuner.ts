@@ -13,6 +13,14 @@
  * per draft step and per verified position (pessimistic: shared prefixes are read once);
  * costs are measured on a short context and do not grow with it; a measured call includes
  * node-llama-cpp's batching overhead, so curves are for one choice on otherwise idle contexts.
+ *
+ * What start-up timing misses (the reads and bookkeeping of a whole block, other requests'
+ * batches) is learned from the wall time of the steps served: the tuner keeps a moving average
+ * of (observed - modelled) per plain step and per verified token of a speculative block, and
+ * plans with the measured costs plus those residuals. A wrong start-up model then costs a few
+ * blocks, not every request: on 2026-12-01 the committed pair's profile predicted 632 tok/s for
+ * K = 1, L = 2 against 484 plain, and such blocks ran at 0.57x plain. Whichever of plain and
+ * speculation is chosen, one step in `exploreEvery` runs the other, so both residuals stay fresh.
  */
 import type { LlamaContextSequence } from "node-llama-cpp";
 import {
@@ -21,6 +29,8 @@ import {
   estimatedAcceptanceModel,
   iidAcceptanceModel,
   observeBlock,
+  plainDecoding,
+  speculativeBlockMs,
   tableCostCurve,
   type AcceptanceModel,
   type AcceptanceStats,
@@ -140,9 +150,18 @@ export interface TunerOptions {
   readonly halfLife?: number;
   /** Minimum gain over plain for speculation to be chosen (default 0.05). */
   readonly minGain?: number;
+  /** Weight of the newest step in the moving averages of timing residuals (default 0.1). */
+  readonly timingWeight?: number;
 }
 
 interface ModeState {
+  /** The costs measured at start-up. */
+  readonly measured: SpeculationCosts;
+  /** What a plain step took beyond the measured plainMs (moving average; undefined: none seen). */
+  plainResidualMs: number | undefined;
+  /** What a speculative block took beyond its measured cost, per verified token. */
+  tokenResidualMs: number | undefined;
+  /** The measured costs with the residuals added: what plans are made with. */
   costs: SpeculationCosts;
   prior: AcceptanceModel;
   stats: AcceptanceStats;
@@ -165,7 +184,7 @@ export class SpeculationTuner implements SpeculationPolicy {
     this.ls = Array.from({ length: options.maxL }, (_, i) => i + 1);
     const mode = (modeCosts: SpeculationCosts, prior: AcceptanceModel): ModeState => {
       const stats = createAcceptanceStats({ maxK: options.maxK, maxL: options.maxL, halfLife: options.halfLife ?? 200 });
-      return { costs: modeCosts, prior, stats, plan: this.choose(modeCosts, prior), sinceReplan: 0, blocks: 0 };
+      return { measured: modeCosts, plainResidualMs: undefined, tokenResidualMs: undefined, costs: modeCosts, prior, stats, plan: this.choose(modeCosts, prior), sinceReplan: 0, blocks: 0 };
     };
     this.modes = {
       sampled: mode(costs.sampled, options.prior?.sampled ?? iidAcceptanceModel({ alpha: 0.8, agreement: 0.5 })),
@@ -182,16 +201,33 @@ export class SpeculationTuner implements SpeculationPolicy {
     const state = this.mode(temperatureZero);
     state.blocks++;
     const { choice, candidates } = state.plan;
-    if (choice.l > 0) return { k: choice.k, l: choice.l };
+    const exploring = state.blocks % (this.options.exploreEvery ?? 64) === 0;
+    if (choice.l > 0) return exploring ? { k: 1, l: 0 } : { k: choice.k, l: choice.l };
     const explore = candidates[0];
-    if (explore !== undefined && state.blocks % (this.options.exploreEvery ?? 64) === 0) return { k: explore.k, l: explore.l };
+    if (explore !== undefined && exploring) return { k: explore.k, l: explore.l };
     return { k: 1, l: 0 };
   }
 
   observe(block: SpectrBlockResult, shape: SpeculationShape, temperatureZero: boolean): void {
     if (shape.l === 0) return;
     const state = this.mode(temperatureZero);
+    // Re-planning waits for the block's timing (observeTime), which follows.
     state.stats = observeBlock(state.stats, block);
+  }
+
+  /** The wall time of one step of `shape` (L = 0: a plain step), its reads and bookkeeping included. */
+  observeTime(shape: SpeculationShape, ms: number, temperatureZero: boolean): void {
+    if (!Number.isFinite(ms) || ms < 0) return;
+    const state = this.mode(temperatureZero);
+    const weight = this.options.timingWeight ?? 0.1;
+    const average = (previous: number | undefined, value: number): number => (previous === undefined ? value : previous + weight * (value - previous));
+    if (shape.l === 0) {
+      state.plainResidualMs = average(state.plainResidualMs, ms - plainDecoding(state.measured).msPerBlock);
+    } else {
+      const verified = shape.k * (shape.l + 1);
+      state.tokenResidualMs = average(state.tokenResidualMs, (ms - speculativeBlockMs(state.measured, shape.k, shape.l)) / verified);
+    }
+    state.costs = withResiduals(state.measured, state.plainResidualMs ?? 0, state.tokenResidualMs ?? 0);
     if (++state.sinceReplan >= (this.options.replanEvery ?? 16)) {
       state.sinceReplan = 0;
       state.plan = this.choose(state.costs, estimatedAcceptanceModel(state.stats, state.prior));
@@ -205,6 +241,16 @@ export class SpeculationTuner implements SpeculationPolicy {
   private choose(costs: SpeculationCosts, model: AcceptanceModel): SpeculationPlan {
     return chooseSpeculation(costs, model, { ks: this.ks, ls: this.ls, minGain: this.options.minGain ?? 0.05 });
   }
+}
+
+/** Measured costs plus what steps were seen to take beyond them (never below zero). */
+function withResiduals(measured: SpeculationCosts, plainResidualMs: number, tokenResidualMs: number): SpeculationCosts {
+  const plainMs = plainDecoding(measured).msPerBlock;
+  return {
+    ...measured,
+    targetMs: (n) => Math.max(0, measured.targetMs(n) + n * tokenResidualMs),
+    plainMs: Math.max(1e-3, plainMs + plainResidualMs),
+  };
 }
 
 /** Measures the costs on the given sequences and returns a tuner starting from the priors. */
