@@ -80,6 +80,23 @@ describe("LITE scorer", () => {
     skipped.grads.forEach((g, i) => assert.ok(Math.abs(g - full.grads[i]!) < 1e-12, `parameter ${i}`));
   });
 
+  it("skips the padded rows of S (past the query's tokens) without changing the score or the gradients", () => {
+    const random = createRandom(12);
+    const params = initialLiteParameters(tiny, 5).map(() => random.normal() * 0.7);
+    const s = new Float64Array(15).map((_, k) => (k < 10 ? random.normal() : 0));
+    const scorer = new LiteScorer(tiny, params);
+    const run = (queryTokens: number) => {
+      const score = scorer.forward(s, queryTokens, 5);
+      const grads = new Float64Array(params.length);
+      scorer.backward(1, grads);
+      return { score, grads };
+    };
+    const skipped = run(2);
+    const full = run(3);
+    assert.ok(Math.abs(skipped.score - full.score) < 1e-12);
+    skipped.grads.forEach((g, i) => assert.ok(Math.abs(g - full.grads[i]!) < 1e-12, `parameter ${i}`));
+  });
+
   it("scales the backward pass by the loss gradient and accumulates", () => {
     const random = createRandom(5);
     const params = initialLiteParameters(tiny, 2);
