@@ -40,6 +40,25 @@ describe("speculation tuner timing", () => {
     assert.ok(policy.plan(false).choice.l > 0);
   });
 
+  it("is not steered by a few slow first steps (a fresh sequence allocating its sampler)", () => {
+    // Timed at start-up as on a 256k-token model with draft = target: plain 4.8 ms, a block of
+    // K = 1, L = 4 modelled at 20.9 ms; served, plain steps take 3.8 ms and such blocks 25 ms.
+    const startUp: SpeculationCosts = { targetMs: tableCostCurve([[1, 4.8], [5, 3.9], [9, 3.95]]), draftStepMs: tableCostCurve([[1, 3.57]]), blockOverheadMs: 2.82 };
+    const certain = iidAcceptanceModel({ alpha: 0.99, agreement: 0 });
+    const policy = new SpeculationTuner({ sampled: startUp, greedy: startUp }, { maxK: 1, maxL: 4, prior: { sampled: certain, greedy: certain } });
+    const shapes = [];
+    let plainSteps = 0;
+    for (let step = 0; step < 400; step++) {
+      const shape = policy.shape(true);
+      shapes.push(shape);
+      const ms = shape.l === 0 ? (plainSteps++ < 2 ? 40 : 3.8) : 5 * shape.k * (shape.l + 1);
+      policy.observeTime(shape, ms, true);
+    }
+    assert.equal(policy.plan(true).choice.l, 0);
+    const late = shapes.slice(200);
+    assert.ok(late.filter((shape) => shape.l > 0).length <= late.length / 32, "only exploration speculates once both costs are known");
+  });
+
   it("samples the option not chosen once every exploreEvery steps, both ways", () => {
     const speculating = new SpeculationTuner({ sampled: cheapVerification, greedy: cheapVerification }, { maxK: 4, maxL: 4, exploreEvery: 8, prior: { sampled: prior, greedy: prior } });
     const shapes = Array.from({ length: 64 }, () => speculating.shape(false));
