@@ -23,7 +23,8 @@ export const prompts = [
 /** k6's console, which @types/k6 does not declare. */
 declare const console: { warn(message: string): void };
 
-/** Says on k6's stderr why a check is about to fail, so a failed run names its bad answers. */
-export function explain(what: string, problem: string | undefined): void {
-  if (problem !== undefined) console.warn(`${what}: ${problem}`);
+/** Says on k6's stderr why a check is about to fail (the status and body when it is not 200), so a failed run names its bad answers. */
+export function explain(what: string, response: { status: number; body: unknown }, problem: string | undefined): void {
+  if (response.status !== 200) console.warn(`${what}: ${response.status} ${String(response.body).slice(0, 300)}`);
+  else if (problem !== undefined) console.warn(`${what}: ${problem}`);
 }

@@ -12,7 +12,7 @@ import { check } from "k6";
 import http from "k6/http";
 import { Counter } from "k6/metrics";
 import type { Options } from "k6/options";
-import { baseUrl } from "./config.ts";
+import { baseUrl, explain } from "./config.ts";
 
 const filesLeft = new Counter("files_left");
 
@@ -68,6 +68,7 @@ export default function ({ tag }: { tag: string }): void {
   const filename = `${tag}-${__VU}-${__ITER}.jsonl`;
   const created = upload(text, filename);
   const file = created.status === 200 ? (created.json() as unknown as FileObject) : undefined;
+  explain("upload", created, undefined);
   check(created, {
     "upload 200": (r) => r.status === 200,
     "file object as uploaded": () =>

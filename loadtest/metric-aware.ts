@@ -1,12 +1,12 @@
 /**
  * `VUS` (4) clients back to back for `DURATION` (1m) on `metric_aware` requests, rotating three
- * kinds (tag `kind`): `grid` (completions scoring the digits 0-9, the metric rotating over
- * squared_error, absolute_error, exact_match and pinball 0.9), `monte_carlo` (completions,
- * `SAMPLES` (4) samples of 3 tokens, parsed as integers) and `chat_grid` (chat, a rating " 1"
- * to " 5", absolute_error). Each answer's evidence must be there and agree with itself: values
- * most probable first with probabilities summing to 1 (Monte Carlo: multiples of 1/parsed
- * samples), the answer text the metric's Bayes decision over those values, and expected_loss
- * that decision's expected loss. A greedy fallback (nothing parsed) must say so.
+ * kinds (tag `kind`; each must run): `grid` (completions scoring the digits 0-9), `monte_carlo`
+ * (completions, `SAMPLES` (4) samples of 3 tokens parsed as integers), both going through
+ * squared_error, absolute_error, exact_match and pinball 0.9 in turn, and `chat_grid` (chat, a
+ * rating " 1" to " 5", absolute_error). Each answer's evidence must be there and agree with
+ * itself: values most probable first with probabilities summing to 1 (Monte Carlo: multiples of
+ * 1/parsed samples), the answer text the metric's Bayes decision over those values, and
+ * expected_loss that decision's expected loss. A greedy fallback (nothing parsed) must say so.
  *   k6 run -e BASE_URL=http://127.0.0.1:8080 loadtest/metric-aware.ts
  */
 import { check } from "k6";
@@ -16,6 +16,9 @@ import { baseUrl, explain, headers, model } from "./config.ts";
 
 const samples = Number(__ENV.SAMPLES ?? 4);
 
+/** Each client starts on another kind (__VU counts from 1), so even a short run has them all. */
+const kinds = ["grid", "monte_carlo", "chat_grid"] as const;
+
 export const options: Options = {
   scenarios: {
     metric: { executor: "constant-vus", vus: Number(__ENV.VUS ?? 4), duration: __ENV.DURATION ?? "1m" },
@@ -23,6 +26,7 @@ export const options: Options = {
   thresholds: {
     http_req_failed: ["rate<0.01"],
     checks: ["rate>0.99"],
+    ...Object.fromEntries(kinds.map((kind) => [`http_reqs{kind:${kind}}`, ["count>0"]])),
   },
 };
 
@@ -95,15 +99,17 @@ function evidenceProblem(metric: Metric, estimator: string, expectedSamples: num
 }
 
 export default function (): void {
-  const kind = (["grid", "monte_carlo", "chat_grid"] as const)[__ITER % 3]!;
+  const kind = kinds[(__VU + __ITER) % kinds.length]!;
   const prompt = numberPrompts[(__VU + __ITER) % numberPrompts.length]!;
-  const metric: Metric = kind === "grid" ? metrics[Math.floor(__ITER / 3) % metrics.length]! : kind === "chat_grid" ? "absolute_error" : metrics[__VU % 2]!;
+  // Both estimators go through the four metrics in turn; the chat rating is absolute error.
+  const turn = __VU + __ITER;
+  const metric: Metric = kind === "chat_grid" ? "absolute_error" : metrics[(kind === "grid" ? turn / 3 : turn) % metrics.length]!;
   const withQuantile = metric === "pinball" ? { quantile: tau } : {};
   const request =
     kind === "grid"
       ? { prompt, metric_aware: { metric, ...withQuantile, candidates: { from: 0, to: 9, step: 1 } } }
       : kind === "monte_carlo"
-        ? { prompt, max_tokens: 3, metric_aware: { metric, samples, parse: "integer" } }
+        ? { prompt, max_tokens: 3, metric_aware: { metric, ...withQuantile, samples, parse: "integer" } }
         : { messages: [{ role: "user", content: `Rate "${prompt}" from 1 to 5.` }], metric_aware: { metric, candidates: [" 1", " 2", " 3", " 4", " 5"] } };
   const path = kind === "chat_grid" ? "chat/completions" : "completions";
   const response = http.post(`${baseUrl}/v1/${path}`, JSON.stringify({ model, ...request }), { headers: headers(), tags: { kind } });
@@ -111,7 +117,7 @@ export default function (): void {
   const text = choice?.text ?? choice?.message?.content ?? "";
   const estimator = kind === "monte_carlo" ? "monte_carlo" : "grid";
   const problem = choice == null ? "no choice" : evidenceProblem(metric, estimator, kind === "monte_carlo" ? samples : kind === "grid" ? 10 : 5, text, choice.metric_aware);
-  if (response.status === 200) explain(`${kind} ${metric}`, problem);
+  explain(`${kind} ${metric}`, response, problem);
   check(response, {
     "200": (r) => r.status === 200,
     "one choice": (r) => r.status === 200 && (r.json("choices") as unknown[]).length === 1,

@@ -11,7 +11,7 @@
 import { check } from "k6";
 import http from "k6/http";
 import type { Options } from "k6/options";
-import { baseUrl, headers } from "./config.ts";
+import { baseUrl, explain, headers } from "./config.ts";
 
 const rerankers = (__ENV.RERANKERS ?? "lite,bm25").split(",");
 const documentCount = Number(__ENV.DOCUMENTS ?? 20);
@@ -62,6 +62,7 @@ export default function (): void {
   const body = { model: reranker, query: `Where was the ${word} seen?`, documents, ...(topN === undefined ? { return_documents: false } : { top_n: topN, return_documents: true }) };
   const response = http.post(`${baseUrl}/v1/rerank`, JSON.stringify(body), { headers: headers(), tags: { reranker } });
   const results = response.status === 200 ? (response.json("results") as Result[] | null) : null;
+  explain(reranker, response, undefined);
   check(response, {
     "200": (r) => r.status === 200,
     "object rerank, the model asked for, usage": (r) => r.status === 200 && r.json("object") === "rerank" && r.json("model") === reranker && Number(r.json("usage.total_tokens")) > 0,

@@ -1,11 +1,12 @@
 /**
  * `VUS` (4) clients back to back for `DURATION` (1m) on constrained chat completions, sampled
- * (temperature 1), rotating four kinds (tag `kind`): `json_schema` (response_format), `required`
- * (tool_choice "required" over two tools), `named` (tool_choice naming one) and `stream` (a
- * named call streamed as OpenAI's deltas, reassembled here). Every answer must be complete and
- * valid: the content, or every call's arguments, parse as JSON matching the schema. One call
- * per turn (`parallel_tool_calls: false`): parallel calls would let the small model call until
- * `max_tokens` cuts the last. `STRUCTURED_MAX_TOKENS` (160) leaves room for a whole answer.
+ * (temperature 1), rotating four kinds (tag `kind`; each must run): `json_schema`
+ * (response_format), `required` (tool_choice "required" over two tools), `named` (tool_choice
+ * naming one) and `stream` (a named call streamed as OpenAI's deltas, reassembled here). Every
+ * answer must be complete and valid: the content, or the call's arguments, parse as JSON
+ * matching the schema. One call per turn (`parallel_tool_calls: false`): parallel calls would
+ * let the small model call until `max_tokens` cuts the last. `STRUCTURED_MAX_TOKENS` (160)
+ * leaves room for a whole answer.
  *   k6 run -e BASE_URL=http://127.0.0.1:8080 loadtest/structured.ts
  */
 import { check } from "k6";
@@ -16,6 +17,9 @@ import { jsonProblem, type Schema } from "./schema-check.ts";
 
 const maxTokens = Number(__ENV.STRUCTURED_MAX_TOKENS ?? 160);
 
+/** Each client starts on another kind (__VU counts from 1), so even a short run has them all. */
+const kinds = ["json_schema", "required", "named", "stream"] as const;
+
 export const options: Options = {
   scenarios: {
     constrained: { executor: "constant-vus", vus: Number(__ENV.VUS ?? 4), duration: __ENV.DURATION ?? "1m" },
@@ -23,6 +27,7 @@ export const options: Options = {
   thresholds: {
     http_req_failed: ["rate<0.01"],
     checks: ["rate>0.99"],
+    ...Object.fromEntries(kinds.map((kind) => [`http_reqs{kind:${kind}}`, ["count>0"]])),
   },
 };
 
@@ -93,7 +98,7 @@ function reassemble(body: string): { calls: Call[]; finish: string | null } | un
 }
 
 export default function (): void {
-  const kind = (["json_schema", "required", "named", "stream"] as const)[__ITER % 4]!;
+  const kind = kinds[(__VU + __ITER) % kinds.length]!;
   const named = kind === "named" || kind === "stream" ? (__VU % 2 === 0 ? "get_weather" : "get_time") : undefined;
   const question = questions[(__VU + __ITER) % questions.length]!;
   const body = {
@@ -112,7 +117,7 @@ export default function (): void {
     const text = String(response.body ?? "");
     const streamed = reassemble(text);
     const problem = streamed === undefined ? "an event that is not JSON" : streamed.finish !== "tool_calls" ? `finish_reason ${streamed.finish}` : callsProblem(streamed.calls, allowed);
-    if (response.status === 200) explain(kind, problem);
+    explain(kind, response, problem);
     check(response, {
       "200": (r) => r.status === 200,
       "stream ends with [DONE]": () => text.trimEnd().endsWith("data: [DONE]") && !text.includes('"error"'),
@@ -123,7 +128,7 @@ export default function (): void {
   const choice = response.status === 200 ? (response.json("choices.0") as { message: { content: string | null; tool_calls?: Call[] }; finish_reason: string } | null) : null;
   if (kind === "json_schema") {
     const problem = choice == null ? "no choice" : choice.finish_reason !== "stop" ? `finish_reason ${choice.finish_reason}` : jsonProblem(city, choice.message.content);
-    if (response.status === 200) explain(kind, problem);
+    explain(kind, response, problem);
     check(response, {
       "200": (r) => r.status === 200,
       "content complete, JSON matching the schema": () => problem === undefined,
@@ -131,7 +136,7 @@ export default function (): void {
     return;
   }
   const problem = choice == null ? "no choice" : choice.finish_reason !== "tool_calls" || choice.message.content !== null ? `finish_reason ${choice.finish_reason}, content ${JSON.stringify(choice.message.content)}` : callsProblem(choice.message.tool_calls, allowed);
-  if (response.status === 200) explain(kind, problem);
+  explain(kind, response, problem);
   check(response, {
     "200": (r) => r.status === 200,
     "one call to an allowed tool, arguments JSON matching its schema, content null": () => problem === undefined,

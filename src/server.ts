@@ -8,6 +8,7 @@ import { Engine } from "./engine/engine.ts";
 import { createApp } from "./http/app.ts";
 import { clientErrorHandler } from "./http/client-errors.ts";
 import { Metrics } from "./metrics/metrics.ts";
+import { DocumentTokenCache } from "./rerank/document-token-cache.ts";
 import { loadTokenRerankers } from "./rerank/rerankers.ts";
 import { Scheduler } from "./scheduler/scheduler.ts";
 import { FineTuning } from "./finetune/fine-tuning.ts";
@@ -55,7 +56,8 @@ export async function loadModels(gateway: Gateway): Promise<void> {
   try {
     // The first served model is the base adapters apply to; ready only once the registry's adapters are in.
     const base = engine.get(config.models[0]!.id)!;
-    const rerankers = [...engine.rankings.values(), ...loadTokenRerankers(config.rerank.artifactPath, logger)];
+    const cache = new DocumentTokenCache(store, { maxBytes: config.rerank.cacheMaxBytes, ttlMs: config.rerank.cacheTtlMs }, gateway.metrics, logger);
+    const rerankers = [...engine.rankings.values(), ...loadTokenRerankers(config.rerank.artifactPath, logger, cache)];
     const taken = new Set([...engine.entries().map((entry) => entry.id), ...engine.rankings.keys()]);
     const clash = rerankers.find((reranker) => reranker.method !== "gguf" && taken.has(reranker.id));
     if (clash !== undefined) throw new Error(`Reranker id ${clash.id} is also a served model's id`);

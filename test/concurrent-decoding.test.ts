@@ -8,42 +8,37 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { getLlama, LlamaLogLevel, type Llama, type LlamaContextSequence, type LlamaModel } from "node-llama-cpp";
+import type { LlamaContextSequence } from "node-llama-cpp";
 import { loadCorpus } from "../kernels/corpus.ts";
 import { plainDecoding } from "../src/engine/decoding/plain.ts";
 import { fixedSpeculation, SpectrDecoding } from "../src/engine/decoding/spectr.ts";
-import { createDraftPool, leaseSpectrSequences } from "../src/engine/decoding/spectr-sequences.ts";
+import { leaseSpectrSequences } from "../src/engine/decoding/spectr-sequences.ts";
 import type { DecodingStrategy } from "../src/engine/decoding/strategy.ts";
 import { generateChoice } from "../src/engine/generate.ts";
 import { greedy } from "../src/engine/sampling/params.ts";
 import { ServedModel } from "../src/engine/served-model.ts";
 import type { SequencePool } from "../src/engine/sequence-pool.ts";
+import { loadSpectrPair, type SpectrPair } from "./spectr-pair.ts";
 
 const PROMPTS = 16;
 const TOKENS = 32;
 const SEQUENCES = 16;
 
-let llama: Llama;
+let pair: SpectrPair;
 let target: ServedModel;
-let draftModel: LlamaModel;
 let draftPool: SequencePool;
 let prompts: number[][];
 
 before(async () => {
-  llama = await getLlama({ gpu: false, logLevel: LlamaLogLevel.error });
-  target = await ServedModel.load(llama, { id: "target", path: "models/target.gguf", threads: 1, contextSize: 256, sequences: SEQUENCES, batchSize: 1024 });
-  draftModel = await llama.loadModel({ modelPath: "models/draft.gguf" });
-  draftPool = await createDraftPool(draftModel, { sequencesPerContext: [SEQUENCES], contextSize: 256, threads: 1, batchSize: 1024 });
+  pair = await loadSpectrPair({ targetPath: "models/target.gguf", draftPath: "models/draft.gguf", contextSize: 256, sequences: SEQUENCES, batchSize: 1024 });
+  ({ target, draftPool } = pair);
   const lines = loadCorpus().validation.flatMap((d) => d.text.split("\n")).filter((line) => line.length > 200);
   const step = Math.floor(lines.length / PROMPTS);
   prompts = Array.from({ length: PROMPTS }, (_, i) => target.tokenize(lines[i * step]!.slice(0, 160).replace(/\s+\S*$/, "")));
 });
 
 after(async () => {
-  await draftPool.dispose();
-  await draftModel.dispose();
-  await target.dispose();
-  await llama.dispose();
+  await pair.dispose();
 });
 
 async function decode(sequence: LlamaContextSequence, strategy: DecodingStrategy, prompt: number[]): Promise<string> {

@@ -60,6 +60,30 @@ describe("response_format json_schema", () => {
     }
   });
 
+  it("integers stay whole and numbers finite when the model leans to exponents", async () => {
+    // node-llama-cpp's rules let an integer end in e-1900000000000000 and a number overflow to
+    // Infinity. The bias favours "e", "E" and "-" (the demo tokenizer's byte tokens: id = byte).
+    const numbers = { type: "object", properties: { n: { type: "integer" }, x: { type: "number" } }, required: ["n", "x"], additionalProperties: false };
+    const completion = await gateway.client.chat.completions.create({
+      model: "target",
+      messages,
+      response_format: { type: "json_schema", json_schema: { name: "numbers", schema: numbers } },
+      temperature: 1,
+      seed: 1,
+      n: 4,
+      max_tokens: 80,
+      logit_bias: { 101: 12, 69: 12, 45: 6 },
+    });
+    for (const choice of completion.choices) {
+      const text = choice.message.content!;
+      assert.equal(choice.finish_reason, "stop", text);
+      assertValid(numbers, text);
+      const written = /"n"\s*:\s*([^,}\s]+)[\s\S]*"x"\s*:\s*([^,}\s]+)/.exec(text);
+      assert.match(written?.[1] ?? "", /^-?(0|[1-9][0-9]*)$/, `an integer written whole: ${text}`);
+      assert.match(written?.[2] ?? "", /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]{1,2})?$/, `at most two exponent digits: ${text}`);
+    }
+  });
+
   it("streams deltas that join into a valid document", async () => {
     const stream = await gateway.client.chat.completions.create({
       model: "target",

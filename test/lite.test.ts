@@ -1,13 +1,15 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { createRandom } from "../kernels/random.ts";
-import { Bm25Index } from "../kernels/lite/bm25.ts";
+import { Bm25Index, smallCollectionScores } from "../kernels/lite/bm25.ts";
 import { layerNorm } from "../kernels/lite/layer-norm.ts";
 import { ndcgAt, rankOf, reciprocalRankAt } from "../kernels/lite/ranking-metrics.ts";
 import { initialLiteParameters, liteLayout, LiteScorer, type LiteShape } from "../kernels/lite/scorer.ts";
 import { dot, maxSim, pooledVector, similarityMatrix, type TokenMatrix } from "../kernels/lite/token-matrix.ts";
 import { evaluate, trainLite, type RankingExample } from "../kernels/lite/train.ts";
 import { salientWords, WordVectors } from "../kernels/lite/word-vectors.ts";
+import { roundToHalf } from "../kernels/gguf/half.ts";
+import { packTokens, unpackTokens } from "../kernels/lite/stored-tokens.ts";
 import { words } from "../kernels/lite/words.ts";
 
 const tiny: LiteShape = { queryLength: 3, documentLength: 5, rowHidden: 4, rowOutput: 3, columnHidden: 4, columnOutput: 3 };
@@ -78,6 +80,23 @@ describe("LITE scorer", () => {
     skipped.grads.forEach((g, i) => assert.ok(Math.abs(g - full.grads[i]!) < 1e-12, `parameter ${i}`));
   });
 
+  it("skips the padded rows of S (past the query's tokens) without changing the score or the gradients", () => {
+    const random = createRandom(12);
+    const params = initialLiteParameters(tiny, 5).map(() => random.normal() * 0.7);
+    const s = new Float64Array(15).map((_, k) => (k < 10 ? random.normal() : 0));
+    const scorer = new LiteScorer(tiny, params);
+    const run = (queryTokens: number) => {
+      const score = scorer.forward(s, queryTokens, 5);
+      const grads = new Float64Array(params.length);
+      scorer.backward(1, grads);
+      return { score, grads };
+    };
+    const skipped = run(2);
+    const full = run(3);
+    assert.ok(Math.abs(skipped.score - full.score) < 1e-12);
+    skipped.grads.forEach((g, i) => assert.ok(Math.abs(g - full.grads[i]!) < 1e-12, `parameter ${i}`));
+  });
+
   it("scales the backward pass by the loss gradient and accumulates", () => {
     const random = createRandom(5);
     const params = initialLiteParameters(tiny, 2);
@@ -112,6 +131,21 @@ describe("baselines", () => {
     assert.equal(maxSim(s, 1, 1, 3), -1);
   });
 
+  it("S holds every query-document dot product, whatever the dimension's remainder by 4", () => {
+    const random = createRandom(9);
+    for (const dimensions of [1, 3, 4, 7, 100]) {
+      const q = randomTokens(random, 3, dimensions);
+      const d = randomTokens(random, 5, dimensions);
+      const s = similarityMatrix(q, d, 4, 6, new Float64Array(24).fill(7));
+      for (let i = 0; i < 4; i++) {
+        for (let j = 0; j < 6; j++) {
+          const expected = i < 3 && j < 5 ? dot(q.data.subarray(i * dimensions, (i + 1) * dimensions), d.data.subarray(j * dimensions, (j + 1) * dimensions)) : 0;
+          assert.ok(Math.abs(s[i * 6 + j]! - expected) < 1e-12, `${dimensions} dimensions, S[${i}][${j}]`);
+        }
+      }
+    }
+  });
+
   it("the dual encoder pools to a unit vector", () => {
     const pooled = pooledVector({ length: 2, dimensions: 2, data: Float32Array.from([1, 0, 0, 1]) });
     assert.ok(Math.abs(dot(pooled, pooled) - 1) < 1e-12);
@@ -124,6 +158,29 @@ describe("baselines", () => {
     assert.ok(scores[0]! > 0 && scores[1]! > 0 && scores[2] === 0);
     assert.deepEqual(new Bm25Index(["sea", "whales and a whale"]).scores("whale").map((s) => s > 0), [false, true]);
     assert.equal(new Bm25Index(["whale"]).scores("whale")[0]! > 0, true);
+  });
+
+  it("BM25 of one or two documents is BM25 over those documents alone (no padding changes the scores)", () => {
+    // N = 2, average length 3; "whale" in both (IDF log 1.2), "sea" in one (IDF log 2); k1 1.2, b 0.75.
+    const [first, second] = new Bm25Index(["whale ship", "whale whale sea sea"]).scores("whale sea");
+    assert.ok(Math.abs(first! - (Math.log(1.2) * 2.2) / (1 + 1.2 * 0.75)) < 1e-12);
+    assert.ok(Math.abs(second! - ((Math.log(1.2) + Math.log(2)) * 4.4) / (2 + 1.2 * 1.25)) < 1e-12);
+    // N = 1: every term is in every document, IDF log(0.5 / 1.5 + 1), length normalisation 1.
+    assert.ok(Math.abs(new Bm25Index(["whale whale ship"]).scores("whale")[0]! - (Math.log(4 / 3) * 4.4) / 3.2) < 1e-12);
+    assert.deepEqual(new Bm25Index(["", ""]).scores("whale"), [0, 0]);
+    assert.deepEqual(new Bm25Index(["whale", "ship"]).search("whale (ship", 1), [[0, new Bm25Index(["whale", "ship"]).scores("whale (ship")[0]!]]);
+  });
+
+  it("the small-collection scorer is wink's BM25 where wink can score (3 documents and more)", () => {
+    const random = createRandom(21);
+    const vocabulary = ["whale", "ship", "sea", "captain", "president", "congress", "war", "peace", "money", "the", "(and)", "ships"];
+    for (let trial = 0; trial < 40; trial++) {
+      const text = () => Array.from({ length: 1 + random.int(9) }, () => vocabulary[random.int(vocabulary.length)]).join(" ");
+      const documents = Array.from({ length: 3 + (trial % 4) }, text);
+      const query = text();
+      const wink = new Bm25Index(documents).scores(query);
+      smallCollectionScores(documents, query).forEach((score, i) => assert.ok(Math.abs(score - wink[i]!) < 1e-5, `${JSON.stringify({ documents, query })}: ${score} vs ${wink[i]}`));
+    }
   });
 
   it("ranking metrics with one relevant document", () => {
@@ -150,6 +207,32 @@ describe("word-vector encoder", () => {
   it("keeps the rarest distinct words in document order for the reduced form", () => {
     assert.deepEqual(words("Don't stop, Ahab"), ["don", "t", "stop", "ahab"]);
     assert.deepEqual(salientWords(["the", "whale", "the", "ahab", "ship"], 3, (w) => table.rank(w)), ["whale", "ahab", "ship"]);
+  });
+});
+
+describe("stored document form", () => {
+  it("packs token vectors as halves: two bytes a value, read back as each value rounded to half", () => {
+    const tokens = randomTokens(createRandom(5), 7, 10);
+    const bytes = packTokens(tokens);
+    assert.equal(bytes.length, 7 * 10 * 2);
+    const read = unpackTokens(bytes, 10);
+    assert.deepEqual([read.length, read.dimensions], [7, 10]);
+    assert.deepEqual(read.data, Float32Array.from(tokens.data, roundToHalf));
+    assert.ok(read.data.some((value, i) => value !== tokens.data[i]), "halves are not the float32 values");
+    assert.deepEqual(unpackTokens(packTokens(read), 10).data, read.data, "packing the read form again changes nothing");
+  });
+
+  it("reads a form at any byte offset (a Redis reply's buffer) and refuses a partial vector", () => {
+    const bytes = packTokens(randomTokens(createRandom(6), 3, 4));
+    const shifted = new Uint8Array(bytes.length + 1).subarray(1);
+    shifted.set(bytes);
+    assert.deepEqual(unpackTokens(shifted, 4), unpackTokens(bytes, 4));
+    assert.throws(() => unpackTokens(bytes.subarray(2), 4), /whole number/);
+    assert.equal(unpackTokens(new Uint8Array(0), 4).length, 0);
+    const scratch = new Float32Array(16);
+    const into = unpackTokens(bytes, 4, scratch);
+    assert.equal(into.data.buffer, scratch.buffer, "written into the scratch buffer");
+    assert.deepEqual(into, unpackTokens(bytes, 4));
   });
 });
 

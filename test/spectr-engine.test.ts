@@ -15,7 +15,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { getLlama, LlamaLogLevel, type Llama, type LlamaContextSequence, type LlamaModel, type Token } from "node-llama-cpp";
+import type { LlamaContextSequence, Token } from "node-llama-cpp";
 import { chainFor } from "../src/engine/sampling/chain-for.ts";
 import { chainDistribution, type Distribution } from "../src/engine/sampling/law.ts";
 import { loadCorpus } from "../kernels/corpus.ts";
@@ -24,12 +24,13 @@ import { createRandom } from "../kernels/random.ts";
 import { plainDecoding } from "../src/engine/decoding/plain.ts";
 import { createSpeculationTuner } from "../src/engine/decoding/speculation-tuner.ts";
 import { fixedSpeculation, SpectrDecoding } from "../src/engine/decoding/spectr.ts";
-import { createDraftPool, leaseSpectrSequences } from "../src/engine/decoding/spectr-sequences.ts";
+import { leaseSpectrSequences } from "../src/engine/decoding/spectr-sequences.ts";
 import type { DecodedToken, DecodingStrategy } from "../src/engine/decoding/strategy.ts";
 import { generateChoice } from "../src/engine/generate.ts";
 import { greedy, type SamplingParams } from "../src/engine/sampling/params.ts";
 import { ServedModel } from "../src/engine/served-model.ts";
 import type { SequencePool } from "../src/engine/sequence-pool.ts";
+import { loadSpectrPair, type SpectrPair } from "./spectr-pair.ts";
 
 const TARGET = "models/target.gguf";
 const DRAFT = "models/draft.gguf";
@@ -38,23 +39,17 @@ const CONTEXTS = 2;
 const SEQUENCES = 10;
 const CONTEXT = 256;
 
-let llama: Llama;
+let pair: SpectrPair;
 let target: ServedModel;
-let draftModel: LlamaModel;
 let draftPool: SequencePool;
 
 before(async () => {
-  llama = await getLlama({ gpu: false, logLevel: LlamaLogLevel.error });
-  target = await ServedModel.load(llama, { id: "target", path: TARGET, threads: 1, contextSize: CONTEXT, sequences: SEQUENCES, contexts: CONTEXTS, batchSize: 512 });
-  draftModel = await llama.loadModel({ modelPath: DRAFT });
-  draftPool = await createDraftPool(draftModel, { sequencesPerContext: target.pool.contexts.map((c) => c.totalSequences), contextSize: CONTEXT, threads: 1, batchSize: 512 });
+  pair = await loadSpectrPair({ targetPath: TARGET, draftPath: DRAFT, contextSize: CONTEXT, sequences: SEQUENCES, contexts: CONTEXTS, batchSize: 512 });
+  ({ target, draftPool } = pair);
 });
 
 after(async () => {
-  await draftPool.dispose();
-  await draftModel.dispose();
-  await target.dispose();
-  await llama.dispose();
+  await pair.dispose();
 });
 
 /** 20 prompts: the opening words of distinct held-out validation paragraphs. */

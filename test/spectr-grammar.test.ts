@@ -14,12 +14,12 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { getLlama, LlamaLogLevel, type Llama, type LlamaContextSequence, type LlamaModel, type Token } from "node-llama-cpp";
+import type { LlamaContextSequence, Token } from "node-llama-cpp";
 import { chiSquareTest } from "../kernels/kseq/chi-square.ts";
 import { createRandom } from "../kernels/random.ts";
 import { plainDecoding } from "../src/engine/decoding/plain.ts";
 import { fixedSpeculation, SpectrDecoding } from "../src/engine/decoding/spectr.ts";
-import { createDraftPool, leaseSpectrSequences } from "../src/engine/decoding/spectr-sequences.ts";
+import { leaseSpectrSequences } from "../src/engine/decoding/spectr-sequences.ts";
 import type { DecodingStrategy } from "../src/engine/decoding/strategy.ts";
 import { generateChoice } from "../src/engine/generate.ts";
 import type { Grammar } from "../src/engine/grammar.ts";
@@ -30,28 +30,23 @@ import { greedy, type SamplingParams } from "../src/engine/sampling/params.ts";
 import { ServedModel } from "../src/engine/served-model.ts";
 import type { SequencePool } from "../src/engine/sequence-pool.ts";
 import { modelPath } from "./gateway-harness.ts";
+import { loadSpectrPair, type SpectrPair } from "./spectr-pair.ts";
 
 const CONTEXTS = 2;
 const CONTEXT = 256;
 const ALPHA = 0.01;
 
-let llama: Llama;
+let pair: SpectrPair;
 let target: ServedModel;
-let draftModel: LlamaModel;
 let draftPool: SequencePool;
 
 before(async () => {
-  llama = await getLlama({ gpu: false, logLevel: LlamaLogLevel.error });
-  target = await ServedModel.load(llama, { id: "target", path: modelPath("target"), threads: 1, contextSize: CONTEXT, sequences: 10, contexts: CONTEXTS, batchSize: 512 });
-  draftModel = await llama.loadModel({ modelPath: modelPath("draft") });
-  draftPool = await createDraftPool(draftModel, { sequencesPerContext: target.pool.contexts.map((c) => c.totalSequences), contextSize: CONTEXT, threads: 1, batchSize: 512 });
+  pair = await loadSpectrPair({ targetPath: modelPath("target"), draftPath: modelPath("draft"), contextSize: CONTEXT, sequences: 10, contexts: CONTEXTS, batchSize: 512 });
+  ({ target, draftPool } = pair);
 });
 
 after(async () => {
-  await draftPool.dispose();
-  await draftModel.dispose();
-  await target.dispose();
-  await llama.dispose();
+  await pair.dispose();
 });
 
 async function generate(sequence: LlamaContextSequence, strategy: DecodingStrategy, prompt: number[], grammar: Grammar, sampling: SamplingParams, maxTokens: number): Promise<number[]> {

@@ -11,47 +11,42 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { getLlama, LlamaLogLevel, type Llama, type LlamaContextSequence, type LlamaModel, type Token } from "node-llama-cpp";
+import type { LlamaContextSequence, Token } from "node-llama-cpp";
 import { chiSquareTest } from "../kernels/kseq/chi-square.ts";
 import { createRandom } from "../kernels/random.ts";
 import { writeRandomLlama } from "../kernels/transformer/random-model.ts";
 import { plainDecoding } from "../src/engine/decoding/plain.ts";
 import { fixedSpeculation, SpectrDecoding } from "../src/engine/decoding/spectr.ts";
-import { createDraftPool, leaseSpectrSequences } from "../src/engine/decoding/spectr-sequences.ts";
+import { leaseSpectrSequences } from "../src/engine/decoding/spectr-sequences.ts";
 import type { DecodingStrategy } from "../src/engine/decoding/strategy.ts";
 import { chainFor } from "../src/engine/sampling/chain-for.ts";
 import { chainDistribution } from "../src/engine/sampling/law.ts";
 import { greedy, type SamplingParams } from "../src/engine/sampling/params.ts";
 import { ServedModel } from "../src/engine/served-model.ts";
 import type { SequencePool } from "../src/engine/sequence-pool.ts";
+import { loadSpectrPair, type SpectrPair } from "./spectr-pair.ts";
 
 const VOCAB = 32_768;
 const TOP = 6;
 
-let llama: Llama;
+let pair: SpectrPair;
 let directory: string;
 let target: ServedModel;
-let draftModel: LlamaModel;
 let draftPool: SequencePool;
 let prompt: number[];
 
 before(async () => {
-  llama = await getLlama({ gpu: false, logLevel: LlamaLogLevel.error });
   directory = mkdtempSync(join(tmpdir(), "spectr-vocab-"));
   // logitStd 2: flatter than the default, so the first two tokens spread over many cells.
   writeRandomLlama(join(directory, "target.gguf"), { vocabSize: VOCAB, seed: 11, logitStd: 2.5 });
   writeRandomLlama(join(directory, "draft.gguf"), { vocabSize: VOCAB, seed: 11, logitStd: 2.2 });
-  target = await ServedModel.load(llama, { id: "target", path: join(directory, "target.gguf"), threads: 1, contextSize: 128, sequences: 5, contexts: 1, batchSize: 512 });
-  draftModel = await llama.loadModel({ modelPath: join(directory, "draft.gguf") });
-  draftPool = await createDraftPool(draftModel, { sequencesPerContext: [5], contextSize: 128, threads: 1, batchSize: 512 });
+  pair = await loadSpectrPair({ targetPath: join(directory, "target.gguf"), draftPath: join(directory, "draft.gguf"), contextSize: 128, sequences: 5, contexts: 1, batchSize: 512 });
+  ({ target, draftPool } = pair);
   prompt = target.tokenize("The President said that");
 });
 
 after(async () => {
-  await draftPool.dispose();
-  await draftModel.dispose();
-  await target.dispose();
-  await llama.dispose();
+  await pair.dispose();
   rmSync(directory, { recursive: true, force: true });
 });
 

@@ -51,6 +51,20 @@ function storeContract(name: string, open: () => Promise<Store>): void {
       assert.equal(await store.getBytes(`${prefix}large`), null);
     });
 
+    it("gets many byte values in one call, in order, null for the absent", async () => {
+      assert.deepEqual(await store.getManyBytes([]), []);
+      await store.setBytes(`${prefix}m1`, Uint8Array.from([1, 2, 3]));
+      await store.setBytes(`${prefix}m2`, Uint8Array.from([0, 255]));
+      assert.deepEqual(await store.getManyBytes([`${prefix}m2`, `${prefix}none`, `${prefix}m1`]), [Uint8Array.from([0, 255]), null, Uint8Array.from([1, 2, 3])]);
+    });
+
+    it("expires byte values after their ttl", async () => {
+      await store.setBytes(`${prefix}short-bytes`, Uint8Array.from([1]), { ttlMs: 30 });
+      await store.setBytes(`${prefix}long-bytes`, Uint8Array.from([2]), { ttlMs: 60_000 });
+      await new Promise((resolve) => setTimeout(resolve, 80));
+      assert.deepEqual(await store.getManyBytes([`${prefix}short-bytes`, `${prefix}long-bytes`]), [null, Uint8Array.from([2])]);
+    });
+
     it("deletes, reporting whether the key existed", async () => {
       await store.set(`${prefix}d`, "x");
       assert.equal(await store.delete(`${prefix}d`), true);

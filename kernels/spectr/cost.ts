@@ -66,11 +66,16 @@ export function plainDecoding(costs: SpeculationCosts): SpeculationChoice {
   return { k: 0, l: 0, blockEfficiency: 1, msPerBlock: ms, tokensPerSecond: 1000 / ms };
 }
 
+/** The cost of one SpecTr block with K >= 1 drafts of length L >= 1. */
+export function speculativeBlockMs(costs: SpeculationCosts, k: number, l: number): number {
+  if (!Number.isInteger(k) || k < 1 || !Number.isInteger(l) || l < 1) throw new RangeError(`(K, L) = (${k}, ${l}): both must be positive integers`);
+  return l * costs.draftStepMs(k) + costs.targetMs(k * (l + 1)) + (costs.blockOverheadMs ?? 0);
+}
+
 /** Expected throughput of SpecTr with K >= 1 drafts of length L >= 1. */
 export function evaluateSpeculation(costs: SpeculationCosts, model: AcceptanceModel, k: number, l: number): SpeculationChoice {
-  if (!Number.isInteger(k) || k < 1 || !Number.isInteger(l) || l < 1) throw new RangeError(`(K, L) = (${k}, ${l}): both must be positive integers`);
+  const ms = speculativeBlockMs(costs, k, l);
   const efficiency = blockEfficiency(model, k, l);
-  const ms = l * costs.draftStepMs(k) + costs.targetMs(k * (l + 1)) + (costs.blockOverheadMs ?? 0);
   return { k, l, blockEfficiency: efficiency, msPerBlock: ms, tokensPerSecond: (1000 * efficiency) / ms };
 }
 

@@ -74,6 +74,7 @@ export {
   chooseSpeculation,
   evaluateSpeculation,
   plainDecoding,
+  speculativeBlockMs,
   tableCostCurve,
   type ChooseOptions,
   type CostCurve,

@@ -84,6 +84,12 @@ const envSchema = z.object({
   RERANK_MAX_DOCUMENTS: z.coerce.number().int().min(1).default(1000),
   /** Tokens read per document (longer ones are cut, or refused with `truncate: false`); also the query's limit. */
   RERANK_MAX_DOCUMENT_TOKENS: z.coerce.number().int().min(1).default(512),
+  /** Rerank requests scored at once; more wait in the scheduler's queue (MAX_QUEUE, then 429). */
+  RERANK_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
+  /** The most bytes of stored document tokens alive in the document-token cache (0: no cache). */
+  RERANK_CACHE_MAX_BYTES: z.coerce.number().int().min(0).default(256 * 1024 * 1024),
+  /** How long a document stays in the document-token cache. */
+  RERANK_CACHE_TTL_SECONDS: z.coerce.number().int().min(1).default(3_600),
 });
 
 /** What a served model does: generate text (completions, chat), rank documents, or embed text. */
@@ -140,7 +146,7 @@ export interface Config {
   workers: number;
   finetuneLockMs: number;
   finetuneMaxSteps: number;
-  rerank: { artifactPath: string; maxDocuments: number; maxDocumentTokens: number };
+  rerank: { artifactPath: string; maxDocuments: number; maxDocumentTokens: number; concurrency: number; cacheMaxBytes: number; cacheTtlMs: number };
 }
 
 export type Environment = Record<string, string | undefined>;
@@ -228,6 +234,13 @@ export function loadConfig(environment: Environment, argv: readonly string[] = [
     workers: env.WORKERS,
     finetuneLockMs: env.FINETUNE_LOCK_MS,
     finetuneMaxSteps: env.FINETUNE_MAX_STEPS,
-    rerank: { artifactPath: env.RERANK_ARTIFACT === "off" ? "" : env.RERANK_ARTIFACT, maxDocuments: env.RERANK_MAX_DOCUMENTS, maxDocumentTokens: env.RERANK_MAX_DOCUMENT_TOKENS },
+    rerank: {
+      artifactPath: env.RERANK_ARTIFACT === "off" ? "" : env.RERANK_ARTIFACT,
+      maxDocuments: env.RERANK_MAX_DOCUMENTS,
+      maxDocumentTokens: env.RERANK_MAX_DOCUMENT_TOKENS,
+      concurrency: env.RERANK_CONCURRENCY,
+      cacheMaxBytes: env.RERANK_CACHE_MAX_BYTES,
+      cacheTtlMs: env.RERANK_CACHE_TTL_SECONDS * 1000,
+    },
   };
 }

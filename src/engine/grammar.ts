@@ -38,13 +38,37 @@ export class Grammar {
  */
 const jsonSchemaSuffix = ' "\\n\\n\\n\\n" [\\n]*';
 
-/** The GBNF node-llama-cpp generates for a JSON schema, without its trailing newlines. */
+/**
+ * node-llama-cpp's number rules take an exponent of up to 16 digits, even for "integer": 5e-1
+ * (not a whole number) and 1e9999999999999999 (Infinity once parsed, which validators refuse)
+ * were both in the language. Integers get no exponent and numbers at most two exponent digits,
+ * so every value is a finite double and every integer a whole number: stricter, never looser.
+ */
+const exponent = ' ([eE] [-+]? ("0" | [1-9] [0-9]{0,15}))?';
+const numberRules = [
+  { name: "integer-number-rule", exponent: "" },
+  { name: "fractional-number-rule", exponent: " ([eE] [-+]? [0-9]{1,2})?" },
+];
+
+function boundNumbers(gbnf: string): string {
+  return gbnf
+    .split("\n")
+    .map((line) => {
+      const rule = numberRules.find(({ name }) => line.startsWith(`${name} ::= `));
+      if (rule === undefined) return line;
+      if (!line.endsWith(exponent)) throw new Error(`node-llama-cpp's ${rule.name} no longer ends with its exponent`);
+      return line.slice(0, -exponent.length) + rule.exponent;
+    })
+    .join("\n");
+}
+
+/** The GBNF node-llama-cpp generates for a JSON schema, without its trailing newlines, its numbers bounded. */
 export async function jsonSchemaGbnf(model: LlamaModel, schema: object): Promise<string> {
   const generated = (await model.llama.createGrammarForJsonSchema(schema as never)).grammar;
   const rootEnd = generated.indexOf("\n");
   const root = generated.slice(0, rootEnd);
   if (!root.endsWith(jsonSchemaSuffix)) throw new Error("node-llama-cpp's JSON schema grammar no longer ends with its four newlines");
-  return root.slice(0, -jsonSchemaSuffix.length) + generated.slice(rootEnd);
+  return boundNumbers(root.slice(0, -jsonSchemaSuffix.length) + generated.slice(rootEnd));
 }
 
 const cacheSize = 32;

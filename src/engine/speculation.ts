@@ -90,7 +90,8 @@ export class Speculation {
     // L = 0 is plain decoding whatever K says: it leases one sequence, not K.
     if (wanted.l === 0) return undefined;
     const observe = this.tuner.observe.bind(this.tuner);
-    return { k: Math.min(wanted.k, fits), policy: { ...fixedSpeculation(wanted.k, wanted.l), observe } };
+    const observeTime = this.tuner.observeTime.bind(this.tuner);
+    return { k: Math.min(wanted.k, fits), policy: { ...fixedSpeculation(wanted.k, wanted.l), observe, observeTime } };
   }
 
   async dispose(): Promise<void> {

@@ -3,6 +3,7 @@ import { cors } from "hono/cors";
 import { chatRequestSchema } from "../protocol/chat.ts";
 import { completionRequestSchema } from "../protocol/completions.ts";
 import { embeddingRequestSchema } from "../protocol/embeddings.ts";
+import { linkSignals } from "../lifecycle/linked-signal.ts";
 import { routeNotFound } from "../protocol/errors.ts";
 import { rerankRequestSchema } from "../protocol/rerank.ts";
 import { createChatCompletion, streamChatCompletion } from "../service/chat-service.ts";
@@ -49,7 +50,12 @@ export function createApp(gateway: Gateway, openapiYaml: string): Hono<GatewayEn
   app.post("/v1/embeddings", async (c) => c.json(await createEmbeddings(gateway, validate(embeddingRequestSchema, await readJsonBody(c.req.raw, config.maxBodyBytes)))));
   // Jina and Cohere v1 post to /v1/rerank, Cohere v2 to /v2/rerank, llama.cpp's server also answers /rerank.
   for (const path of ["/v1/rerank", "/rerank", "/v2/rerank"]) {
-    app.post(path, async (c) => c.json(await rerank(gateway, validate(rerankRequestSchema, await readJsonBody(c.req.raw, config.maxBodyBytes)))));
+    app.post(path, async (c) => {
+      const request = validate(rerankRequestSchema, await readJsonBody(c.req.raw, config.maxBodyBytes));
+      // The client's disconnect or shutdown's deadline stops the scoring between slices.
+      using linked = linkSignals([c.req.raw.signal, gateway.deadlineSignal]);
+      return c.json(await rerank(gateway, request, linked.signal));
+    });
   }
   app.notFound((c) => errorResponse(routeNotFound(c.req.path), c.get("requestId")));
   app.onError((error, c) => {

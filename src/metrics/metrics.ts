@@ -10,6 +10,7 @@ export interface MetricsSources {
 }
 
 const latencyBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
+const documentBytesBuckets = [1_024, 2_048, 4_096, 8_192, 16_384, 32_768, 65_536, 131_072, 262_144];
 const tokenLatencyBuckets = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1];
 
 /** Prometheus metrics under the vLLM-style names users look for. */
@@ -26,6 +27,11 @@ export class Metrics {
   readonly specDraftTokens: Counter<"model_name">;
   readonly specAcceptedTokens: Counter<"model_name">;
   readonly specAcceptedTokensPerPosition: Counter<"model_name" | "position">;
+  readonly rerankCacheHits: Counter<"model_name">;
+  readonly rerankCacheMisses: Counter<"model_name">;
+  readonly rerankCacheSkipped: Counter<"model_name">;
+  readonly rerankCacheErrors: Counter<"model_name">;
+  readonly rerankCacheDocumentBytes: Histogram<"model_name">;
 
   constructor(sources: MetricsSources) {
     const registers = [this.registry];
@@ -49,11 +55,16 @@ export class Metrics {
       labelNames: ["model_name", "position"],
       registers,
     });
+    this.rerankCacheHits = counter("rerank_document_cache_hits_total", "Documents whose stored token form was found in the document-token cache.");
+    this.rerankCacheMisses = counter("rerank_document_cache_misses_total", "Documents encoded because the document-token cache did not hold them.");
+    this.rerankCacheSkipped = counter("rerank_document_cache_skipped_total", "Encoded documents not stored: the cache's byte allowance for the window was spent (RERANK_CACHE_MAX_BYTES).");
+    this.rerankCacheErrors = counter("rerank_document_cache_errors_total", "Store failures of the document-token cache (the rerank went on without it).");
+    this.rerankCacheDocumentBytes = histogram("rerank_document_cache_document_bytes", "Bytes of each document stored in the document-token cache (its reduced token vectors as halves).", documentBytesBuckets);
     const gauge = (name: string, help: string, read: () => number): void => {
       new Gauge({ name, help, registers, collect() { this.set(read()); } });
     };
-    gauge("num_requests_running", "Requests holding sequences.", sources.running);
-    gauge("num_requests_waiting", "Requests queued for sequences.", sources.waiting);
+    gauge("num_requests_running", "Requests admitted: holding sequences (generation) or a rerank slot.", sources.running);
+    gauge("num_requests_waiting", "Requests queued for sequences or a rerank slot.", sources.waiting);
     gauge("num_sequences_active", "Context sequences leased to requests.", sources.activeSequences);
     gauge("num_draft_sequences_active", "Draft-model sequences leased to speculative requests.", sources.activeDraftSequences);
   }

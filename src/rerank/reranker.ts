@@ -8,6 +8,6 @@ export interface Reranker {
   readonly created: number;
   /** Tokens of a text as this reranker counts them (its encoder's tokens). */
   countTokens(text: string): Promise<number>;
-  /** A relevance score per document, in order, reading at most `maxTokens` tokens of each. */
-  score(query: string, documents: readonly string[], maxTokens: number): Promise<number[]>;
+  /** A relevance score per document, in order, reading at most `maxTokens` tokens of each; stops when `signal` aborts. */
+  score(query: string, documents: readonly string[], maxTokens: number, signal?: AbortSignal): Promise<number[]>;
 }

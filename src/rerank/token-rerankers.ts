@@ -1,10 +1,13 @@
 import type { LiteScorerEntry } from "../../kernels/lite/artifact.ts";
 import { LiteScorer } from "../../kernels/lite/scorer.ts";
+import { packTokens, unpackTokens } from "../../kernels/lite/stored-tokens.ts";
 import { dot, maxSim, pooledVector, similarityMatrix, type TokenMatrix } from "../../kernels/lite/token-matrix.ts";
 import { documentWords } from "../../kernels/lite/encode-examples.ts";
 import type { WordVectors } from "../../kernels/lite/word-vectors.ts";
 import { cutWords, words } from "../../kernels/lite/words.ts";
+import type { DocumentTokenCache } from "./document-token-cache.ts";
 import type { RerankMethod, Reranker } from "./reranker.ts";
+import { Slices } from "./slices.ts";
 
 /** MaxSim's fixed lengths when no LITE scorer sets them: the LITE paper's query length, and documents as read. */
 const MAXSIM_QUERY_TOKENS = 32;
@@ -20,15 +23,25 @@ abstract class TokenReranker implements Reranker {
     return words(text).length;
   }
 
-  abstract score(query: string, documents: readonly string[], maxTokens: number): Promise<number[]>;
+  abstract score(query: string, documents: readonly string[], maxTokens: number, signal?: AbortSignal): Promise<number[]>;
 }
 
-/** LITE: a trained scorer over the query-document similarity matrix (kernels/lite/scorer.ts). */
+/** The document-token cache a LITE reranker stores into, and the id of its encoder (part of every key). */
+export interface StoredTokens {
+  cache: DocumentTokenCache;
+  encoderId: string;
+}
+
+/**
+ * LITE: a trained scorer over the query-document similarity matrix (kernels/lite/scorer.ts).
+ * Documents are scored from their stored form (kernels/lite/stored-tokens.ts), read from the
+ * document-token cache when it holds them.
+ */
 export class LiteReranker extends TokenReranker {
   readonly method = "lite" as const;
   private readonly scorer: LiteScorer;
 
-  constructor(id: string, encoder: WordVectors, private readonly entry: LiteScorerEntry) {
+  constructor(id: string, encoder: WordVectors, private readonly entry: LiteScorerEntry, private readonly stored?: StoredTokens) {
     super(id, encoder);
     this.scorer = new LiteScorer(entry.shape, entry.params);
   }
@@ -38,14 +51,53 @@ export class LiteReranker extends TokenReranker {
     return this.encoder.encodeWords(documentWords(cutWords(text, maxTokens), this.entry.shape, this.entry.documentTokens, this.encoder));
   }
 
-  async score(query: string, documents: readonly string[], maxTokens: number): Promise<number[]> {
+  async score(query: string, documents: readonly string[], maxTokens: number, signal?: AbortSignal): Promise<number[]> {
+    const slices = new Slices(signal);
     const { queryLength, documentLength } = this.entry.shape;
     const q = this.encoder.encodeWords(words(query).slice(0, queryLength));
     const buffer = new Float64Array(queryLength * documentLength);
-    return documents.map((text) => {
-      const d = this.documentTokens(text, maxTokens);
-      return this.scorer.forward(similarityMatrix(q, d, queryLength, documentLength, buffer), q.length, d.length);
-    });
+    const tokens = new Float32Array(documentLength * this.encoder.dimensions);
+    const scores: number[] = [];
+    for (const bytes of await this.storedDocuments(documents, maxTokens, slices)) {
+      await slices.next();
+      const d = unpackTokens(bytes, this.encoder.dimensions, tokens);
+      scores.push(this.scorer.forward(similarityMatrix(q, d, queryLength, documentLength, buffer), q.length, d.length));
+    }
+    return scores;
+  }
+
+  /** Each document's stored form: from the cache where it holds it, encoded (and stored) otherwise. */
+  private async storedDocuments(documents: readonly string[], maxTokens: number, slices: Slices): Promise<Uint8Array[]> {
+    const encode = async (text: string): Promise<Uint8Array> => {
+      await slices.next();
+      return packTokens(this.documentTokens(text, maxTokens));
+    };
+    if (this.stored === undefined || !this.stored.cache.enabled) {
+      const forms: Uint8Array[] = [];
+      for (const text of documents) forms.push(await encode(text));
+      return forms;
+    }
+    const { cache } = this.stored;
+    const form = this.storedForm(maxTokens);
+    const keys = documents.map((text) => cache.key(form, text));
+    const found = await cache.lookup(this.id, keys);
+    const encoded = new Map<string, Uint8Array>();
+    for (let i = 0; i < documents.length; i++) {
+      if (found[i] === null && !encoded.has(keys[i]!)) encoded.set(keys[i]!, await encode(documents[i]!));
+    }
+    await cache.save(this.id, encoded);
+    return found.map((bytes, i) => bytes ?? encoded.get(keys[i]!)!);
+  }
+
+  /**
+   * What the stored form depends on besides the text: the encoder, how the scorer reduces a
+   * document to documentLength tokens, and the length limit where it changes what is read
+   * (the first documentLength tokens are the same under any limit at least that long).
+   */
+  private storedForm(maxTokens: number): string {
+    const { documentTokens, shape } = this.entry;
+    const limit = documentTokens === "first" ? Math.min(maxTokens, shape.documentLength) : maxTokens;
+    return `${this.stored!.encoderId}:${documentTokens}-${shape.documentLength}:${limit}:f16`;
   }
 }
 
@@ -53,13 +105,17 @@ export class LiteReranker extends TokenReranker {
 export class MaxSimReranker extends TokenReranker {
   readonly method = "maxsim" as const;
 
-  async score(query: string, documents: readonly string[], maxTokens: number): Promise<number[]> {
+  async score(query: string, documents: readonly string[], maxTokens: number, signal?: AbortSignal): Promise<number[]> {
+    const slices = new Slices(signal);
     const q = this.encoder.encodeWords(words(query).slice(0, MAXSIM_QUERY_TOKENS));
-    return documents.map((text) => {
+    const scores: number[] = [];
+    for (const text of documents) {
+      await slices.next();
       const d = this.encoder.encodeWords(words(text).slice(0, maxTokens));
       const s = similarityMatrix(q, d, q.length, d.length, new Float64Array(q.length * d.length));
-      return maxSim(s, q.length, d.length, d.length);
-    });
+      scores.push(maxSim(s, q.length, d.length, d.length));
+    }
+    return scores;
   }
 }
 
@@ -67,8 +123,14 @@ export class MaxSimReranker extends TokenReranker {
 export class DualEncoderReranker extends TokenReranker {
   readonly method = "dual-encoder" as const;
 
-  async score(query: string, documents: readonly string[], maxTokens: number): Promise<number[]> {
+  async score(query: string, documents: readonly string[], maxTokens: number, signal?: AbortSignal): Promise<number[]> {
+    const slices = new Slices(signal);
     const q = pooledVector(this.encoder.encodeWords(words(query)));
-    return documents.map((text) => dot(q, pooledVector(this.encoder.encodeWords(words(text).slice(0, maxTokens)))));
+    const scores: number[] = [];
+    for (const text of documents) {
+      await slices.next();
+      scores.push(dot(q, pooledVector(this.encoder.encodeWords(words(text).slice(0, maxTokens)))));
+    }
+    return scores;
   }
 }

@@ -10,6 +10,7 @@ import type { Metrics } from "../metrics/metrics.ts";
 import type { Reranker } from "../rerank/reranker.ts";
 import { modelNotFound, notReady, shutdownDeadline, shuttingDown } from "../protocol/errors.ts";
 import type { Scheduler } from "../scheduler/scheduler.ts";
+import { SlotPool } from "../scheduler/slot-pool.ts";
 import type { Store } from "../store/store.ts";
 import { systemFingerprint } from "./fingerprint.ts";
 import type { ModelHold } from "./model-hold.ts";
@@ -27,6 +28,8 @@ export class Gateway {
   /** HTTP requests not yet fully answered (a stream counts until its last byte). */
   readonly requests = new Activity();
   private readonly deadline = new AbortController();
+  /** What rerank requests are admitted against: RERANK_CONCURRENCY score at once. */
+  readonly rerankSlots: SlotPool;
   /** Files and jobs of the fine-tuning API (set by the server once the store is open). */
   fineTuning: FineTuning | undefined;
 
@@ -38,6 +41,7 @@ export class Gateway {
     readonly store: Store,
   ) {
     this.fingerprint = systemFingerprint(config);
+    this.rerankSlots = new SlotPool(config.rerank.concurrency);
     // Every request in flight listens to it (linkSignals), so more than Node's warning threshold of 10 is normal.
     setMaxListeners(0, this.deadline.signal);
   }

@@ -3,8 +3,12 @@ import { contextLengthExceeded, invalidRequest, modelNotFound } from "../protoco
 import type { RerankRequest, RerankResponse } from "../protocol/rerank.ts";
 import type { Gateway } from "./gateway.ts";
 
-/** POST /v1/rerank (and /rerank, /v2/rerank): documents sorted by the chosen reranker's score. */
-export async function rerank(gateway: Gateway, request: RerankRequest): Promise<RerankResponse> {
+/**
+ * POST /v1/rerank (and /rerank, /v2/rerank): documents sorted by the chosen reranker's score.
+ * Everything is checked before the scoring is admitted (the scheduler, against the rerank slots:
+ * a full queue answers 429), so a refused request neither waits nor stores anything.
+ */
+export async function rerank(gateway: Gateway, request: RerankRequest, clientSignal: AbortSignal): Promise<RerankResponse> {
   const reranker = gateway.servingRerankers().get(request.model);
   if (reranker === undefined) throw modelNotFound(request.model);
   const { maxDocuments, maxDocumentTokens } = gateway.config.rerank;
@@ -16,7 +20,10 @@ export async function rerank(gateway: Gateway, request: RerankRequest): Promise<
   const counts = await Promise.all(texts.map((text) => reranker.countTokens(text)));
   const over = counts.findIndex((count) => count > limit);
   if (over >= 0 && request.truncate === false) throw contextLengthExceeded(`Document ${over} has ${counts[over]} tokens; at most ${limit} without truncation.`, `documents[${over}]`);
-  const scores = await reranker.score(request.query, texts, limit);
+  const scores = await gateway.scheduler.run(gateway.rerankSlots, 1, clientSignal, (lease) => {
+    gateway.metrics.queueTime.observe({ model_name: reranker.id }, lease.queuedSeconds);
+    return reranker.score(request.query, texts, limit, lease.signal);
+  });
   const order = scores.map((score, index) => ({ index, score })).sort((a, b) => b.score - a.score || a.index - b.index);
   const returnDocuments = request.return_documents ?? true;
   return {

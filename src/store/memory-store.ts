@@ -5,9 +5,13 @@ interface Entry {
   expiresAt: number;
 }
 
+/** How often writes sweep out expired entries, so keys written with a ttl and never read again do not pile up. */
+const sweepEveryMs = 1_000;
+
 /** The in-process store: for a single replica, and what runs when REDIS_URL is unset. */
 export class MemoryStore implements Store {
   private readonly entries = new Map<string, Entry>();
+  private nextSweep = 0;
 
   async get(key: string): Promise<string | null> {
     const value = this.live(key)?.value;
@@ -21,13 +25,17 @@ export class MemoryStore implements Store {
     return typeof value === "string" ? new TextEncoder().encode(value) : Uint8Array.from(value);
   }
 
+  async getManyBytes(keys: readonly string[]): Promise<(Uint8Array | null)[]> {
+    return Promise.all(keys.map((key) => this.getBytes(key)));
+  }
+
   /** Keeps a copy, so the caller may reuse its buffer (Redis copies too). */
-  async setBytes(key: string, value: Uint8Array): Promise<void> {
-    this.entries.set(key, { value: Uint8Array.from(value), expiresAt: Infinity });
+  async setBytes(key: string, value: Uint8Array, options?: { ttlMs?: number }): Promise<void> {
+    this.write(key, { value: Uint8Array.from(value), expiresAt: expiry(options?.ttlMs) });
   }
 
   async set(key: string, value: string, options?: { ttlMs?: number }): Promise<void> {
-    this.entries.set(key, { value, expiresAt: expiry(options?.ttlMs) });
+    this.write(key, { value, expiresAt: expiry(options?.ttlMs) });
   }
 
   async setIfAbsent(key: string, value: string, options?: { ttlMs?: number }): Promise<boolean> {
@@ -47,7 +55,7 @@ export class MemoryStore implements Store {
     const current = entry === undefined ? 0 : Number(entry.value);
     if (!Number.isInteger(current)) throw new Error(`${key} does not hold an integer`);
     const next = current + by;
-    this.entries.set(key, { value: String(next), expiresAt: entry?.expiresAt ?? Infinity });
+    this.write(key, { value: String(next), expiresAt: entry?.expiresAt ?? Infinity });
     return next;
   }
 
@@ -57,6 +65,15 @@ export class MemoryStore implements Store {
 
   async close(): Promise<void> {
     this.entries.clear();
+  }
+
+  private write(key: string, entry: Entry): void {
+    const now = Date.now();
+    if (now >= this.nextSweep) {
+      this.nextSweep = now + sweepEveryMs;
+      for (const [existing, { expiresAt }] of this.entries) if (expiresAt <= now) this.entries.delete(existing);
+    }
+    this.entries.set(key, entry);
   }
 
   private live(key: string): Entry | undefined {

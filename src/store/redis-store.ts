@@ -54,8 +54,16 @@ export class RedisStore implements Store {
     return value === null ? null : new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
   }
 
-  async setBytes(key: string, value: Uint8Array): Promise<void> {
-    await this.call(() => this.redis.set(this.namespace + key, Buffer.from(value.buffer, value.byteOffset, value.byteLength)));
+  async getManyBytes(keys: readonly string[]): Promise<(Uint8Array | null)[]> {
+    if (keys.length === 0) return [];
+    const values = await this.call(() => this.redis.mgetBuffer(...keys.map((key) => this.namespace + key)));
+    return values.map((value) => (value === null ? null : new Uint8Array(value.buffer, value.byteOffset, value.byteLength)));
+  }
+
+  async setBytes(key: string, value: Uint8Array, options?: { ttlMs?: number }): Promise<void> {
+    const bytes = Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+    if (options?.ttlMs === undefined) await this.call(() => this.redis.set(this.namespace + key, bytes));
+    else await this.call(() => this.redis.set(this.namespace + key, bytes, "PX", options.ttlMs!));
   }
 
   async set(key: string, value: string, options?: { ttlMs?: number }): Promise<void> {

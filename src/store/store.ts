@@ -6,9 +6,12 @@ export interface Store {
   get(key: string): Promise<string | null>;
   /** ttlMs: the key disappears after that many milliseconds. */
   set(key: string, value: string, options?: { ttlMs?: number }): Promise<void>;
-  /** Raw bytes (adapter files): null when the key is absent. */
+  /** Raw bytes (adapter files, document-token caches): null when the key is absent. */
   getBytes(key: string): Promise<Uint8Array | null>;
-  setBytes(key: string, value: Uint8Array): Promise<void>;
+  /** Raw bytes of many keys in one round trip, in order: null for each absent key. */
+  getManyBytes(keys: readonly string[]): Promise<(Uint8Array | null)[]>;
+  /** ttlMs: the key disappears after that many milliseconds. */
+  setBytes(key: string, value: Uint8Array, options?: { ttlMs?: number }): Promise<void>;
   /** Sets only when the key is absent; true when it did. */
   setIfAbsent(key: string, value: string, options?: { ttlMs?: number }): Promise<boolean>;
   /** True when the key existed. */

@@ -56,6 +56,8 @@ export interface SpeculationShape {
 export interface SpeculationPolicy {
   shape(temperatureZero: boolean): SpeculationShape;
   observe?(block: SpectrBlockResult, shape: SpeculationShape, temperatureZero: boolean): void;
+  /** The wall time of one step of `shape` (L = 0: a plain step), reads and bookkeeping included. */
+  observeTime?(shape: SpeculationShape, ms: number, temperatureZero: boolean): void;
 }
 
 export function fixedSpeculation(k: number, l: number): SpeculationPolicy {
@@ -135,12 +137,19 @@ export class SpectrDecoding implements DecodingStrategy {
       this.prompt = [...state.target.contextTokens, ...input];
       await this.sharePrompt();
     }
-    const context = [...this.prompt, ...state.history];
+    const started = performance.now();
     const temperatureZero = state.sampling.temperature === 0;
     const wanted = this.policy.shape(temperatureZero);
     const l = this.drafts.length === 0 || (state.logprobs !== null && !temperatureZero) ? 0 : wanted.l;
+    const k = l === 0 ? 1 : Math.max(1, Math.min(wanted.k, this.targets.length, this.drafts.length));
+    const decoded = await this.step([...this.prompt, ...state.history], state, k, l, temperatureZero);
+    this.policy.observeTime?.({ k, l }, performance.now() - started, temperatureZero);
+    return decoded;
+  }
+
+  /** One plain step (L = 0) or one block of K drafts of length L, with its tail draw when it ends in TAIL. */
+  private async step(context: readonly number[], state: DecodingState, k: number, l: number, temperatureZero: boolean): Promise<DecodedToken[]> {
     if (l === 0) return [await this.plainStep(context, state, [])];
-    const k = Math.max(1, Math.min(wanted.k, this.targets.length, this.drafts.length));
     const mode: Mode = temperatureZero ? "greedy" : truncates(chainFor(state.sampling, [], 0)) ? "explicit" : "lumped";
     const block = new Block(this, state, context, k, l, mode);
     const { result, decoded, drafted, tailHead } = await block.run();

@@ -13,6 +13,14 @@
  * per draft step and per verified position (pessimistic: shared prefixes are read once);
  * costs are measured on a short context and do not grow with it; a measured call includes
  * node-llama-cpp's batching overhead, so curves are for one choice on otherwise idle contexts.
+ *
+ * What start-up timing misses (the reads and bookkeeping of a whole block, other requests'
+ * batches) is learned from the wall time of the steps served: the tuner keeps the median of the latest
+ * (observed - modelled) per plain step and per verified token of a speculative block, and
+ * plans with the measured costs plus those residuals. A wrong start-up model then costs a few
+ * blocks, not every request: on 2026-12-01 the committed pair's profile predicted 632 tok/s for
+ * K = 1, L = 2 against 484 plain, and such blocks ran at 0.57x plain. Whichever of plain and
+ * speculation is chosen, one step in `exploreEvery` runs the other, so both residuals stay fresh.
  */
 import type { LlamaContextSequence } from "node-llama-cpp";
 import {
@@ -21,6 +29,8 @@ import {
   estimatedAcceptanceModel,
   iidAcceptanceModel,
   observeBlock,
+  plainDecoding,
+  speculativeBlockMs,
   tableCostCurve,
   type AcceptanceModel,
   type AcceptanceStats,
@@ -140,9 +150,18 @@ export interface TunerOptions {
   readonly halfLife?: number;
   /** Minimum gain over plain for speculation to be chosen (default 0.05). */
   readonly minGain?: number;
+  /** Steps whose timing residuals are kept, per option and mode; the median is used (default 15). */
+  readonly timingWindow?: number;
 }
 
 interface ModeState {
+  /** The costs measured at start-up. */
+  readonly measured: SpeculationCosts;
+  /** What the latest plain steps took beyond the measured plainMs. */
+  readonly plainResiduals: RecentValues;
+  /** What the latest speculative blocks took beyond their measured cost, per verified token. */
+  readonly tokenResiduals: RecentValues;
+  /** The measured costs with the residuals added: what plans are made with. */
   costs: SpeculationCosts;
   prior: AcceptanceModel;
   stats: AcceptanceStats;
@@ -165,7 +184,8 @@ export class SpeculationTuner implements SpeculationPolicy {
     this.ls = Array.from({ length: options.maxL }, (_, i) => i + 1);
     const mode = (modeCosts: SpeculationCosts, prior: AcceptanceModel): ModeState => {
       const stats = createAcceptanceStats({ maxK: options.maxK, maxL: options.maxL, halfLife: options.halfLife ?? 200 });
-      return { costs: modeCosts, prior, stats, plan: this.choose(modeCosts, prior), sinceReplan: 0, blocks: 0 };
+      const window = options.timingWindow ?? 15;
+      return { measured: modeCosts, plainResiduals: new RecentValues(window), tokenResiduals: new RecentValues(window), costs: modeCosts, prior, stats, plan: this.choose(modeCosts, prior), sinceReplan: 0, blocks: 0 };
     };
     this.modes = {
       sampled: mode(costs.sampled, options.prior?.sampled ?? iidAcceptanceModel({ alpha: 0.8, agreement: 0.5 })),
@@ -182,16 +202,27 @@ export class SpeculationTuner implements SpeculationPolicy {
     const state = this.mode(temperatureZero);
     state.blocks++;
     const { choice, candidates } = state.plan;
-    if (choice.l > 0) return { k: choice.k, l: choice.l };
+    const exploring = state.blocks % (this.options.exploreEvery ?? 64) === 0;
+    if (choice.l > 0) return exploring ? { k: 1, l: 0 } : { k: choice.k, l: choice.l };
     const explore = candidates[0];
-    if (explore !== undefined && state.blocks % (this.options.exploreEvery ?? 64) === 0) return { k: explore.k, l: explore.l };
+    if (explore !== undefined && exploring) return { k: explore.k, l: explore.l };
     return { k: 1, l: 0 };
   }
 
   observe(block: SpectrBlockResult, shape: SpeculationShape, temperatureZero: boolean): void {
     if (shape.l === 0) return;
     const state = this.mode(temperatureZero);
+    // Re-planning waits for the block's timing (observeTime), which follows.
     state.stats = observeBlock(state.stats, block);
+  }
+
+  /** The wall time of one step of `shape` (L = 0: a plain step), its reads and bookkeeping included. */
+  observeTime(shape: SpeculationShape, ms: number, temperatureZero: boolean): void {
+    if (!Number.isFinite(ms) || ms < 0) return;
+    const state = this.mode(temperatureZero);
+    if (shape.l === 0) state.plainResiduals.add(ms - plainDecoding(state.measured).msPerBlock);
+    else state.tokenResiduals.add((ms - speculativeBlockMs(state.measured, shape.k, shape.l)) / (shape.k * (shape.l + 1)));
+    state.costs = withResiduals(state.measured, state.plainResiduals.median() ?? 0, state.tokenResiduals.median() ?? 0);
     if (++state.sinceReplan >= (this.options.replanEvery ?? 16)) {
       state.sinceReplan = 0;
       state.plan = this.choose(state.costs, estimatedAcceptanceModel(state.stats, state.prior));
@@ -205,6 +236,39 @@ export class SpeculationTuner implements SpeculationPolicy {
   private choose(costs: SpeculationCosts, model: AcceptanceModel): SpeculationPlan {
     return chooseSpeculation(costs, model, { ks: this.ks, ls: this.ls, minGain: this.options.minGain ?? 0.05 });
   }
+}
+
+/**
+ * The last `capacity` values and their median. A median, not a mean: the first step on a fresh
+ * sequence allocates its sampler's buffers (megabytes at 256k tokens) and can take several
+ * times a normal step, and the option not chosen is re-timed only once every `exploreEvery`
+ * steps, so one outlier would otherwise steer plans for hundreds of steps.
+ */
+class RecentValues {
+  private readonly values: number[] = [];
+  private next = 0;
+
+  constructor(private readonly capacity: number) {}
+
+  add(value: number): void {
+    if (this.values.length < this.capacity) this.values.push(value);
+    else this.values[this.next] = value;
+    this.next = (this.next + 1) % this.capacity;
+  }
+
+  median(): number | undefined {
+    return this.values.length === 0 ? undefined : median(this.values);
+  }
+}
+
+/** Measured costs plus what steps were seen to take beyond them (never below zero). */
+function withResiduals(measured: SpeculationCosts, plainResidualMs: number, tokenResidualMs: number): SpeculationCosts {
+  const plainMs = plainDecoding(measured).msPerBlock;
+  return {
+    ...measured,
+    targetMs: (n) => Math.max(0, measured.targetMs(n) + n * tokenResidualMs),
+    plainMs: Math.max(1e-3, plainMs + plainResidualMs),
+  };
 }
 
 /** Measures the costs on the given sequences and returns a tuner starting from the priors. */
