@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { createRandom } from "../kernels/random.ts";
-import { Bm25Index } from "../kernels/lite/bm25.ts";
+import { Bm25Index, smallCollectionScores } from "../kernels/lite/bm25.ts";
 import { layerNorm } from "../kernels/lite/layer-norm.ts";
 import { ndcgAt, rankOf, reciprocalRankAt } from "../kernels/lite/ranking-metrics.ts";
 import { initialLiteParameters, liteLayout, LiteScorer, type LiteShape } from "../kernels/lite/scorer.ts";
@@ -80,6 +80,23 @@ describe("LITE scorer", () => {
     skipped.grads.forEach((g, i) => assert.ok(Math.abs(g - full.grads[i]!) < 1e-12, `parameter ${i}`));
   });
 
+  it("skips the padded rows of S (past the query's tokens) without changing the score or the gradients", () => {
+    const random = createRandom(12);
+    const params = initialLiteParameters(tiny, 5).map(() => random.normal() * 0.7);
+    const s = new Float64Array(15).map((_, k) => (k < 10 ? random.normal() : 0));
+    const scorer = new LiteScorer(tiny, params);
+    const run = (queryTokens: number) => {
+      const score = scorer.forward(s, queryTokens, 5);
+      const grads = new Float64Array(params.length);
+      scorer.backward(1, grads);
+      return { score, grads };
+    };
+    const skipped = run(2);
+    const full = run(3);
+    assert.ok(Math.abs(skipped.score - full.score) < 1e-12);
+    skipped.grads.forEach((g, i) => assert.ok(Math.abs(g - full.grads[i]!) < 1e-12, `parameter ${i}`));
+  });
+
   it("scales the backward pass by the loss gradient and accumulates", () => {
     const random = createRandom(5);
     const params = initialLiteParameters(tiny, 2);
@@ -141,6 +158,29 @@ describe("baselines", () => {
     assert.ok(scores[0]! > 0 && scores[1]! > 0 && scores[2] === 0);
     assert.deepEqual(new Bm25Index(["sea", "whales and a whale"]).scores("whale").map((s) => s > 0), [false, true]);
     assert.equal(new Bm25Index(["whale"]).scores("whale")[0]! > 0, true);
+  });
+
+  it("BM25 of one or two documents is BM25 over those documents alone (no padding changes the scores)", () => {
+    // N = 2, average length 3; "whale" in both (IDF log 1.2), "sea" in one (IDF log 2); k1 1.2, b 0.75.
+    const [first, second] = new Bm25Index(["whale ship", "whale whale sea sea"]).scores("whale sea");
+    assert.ok(Math.abs(first! - (Math.log(1.2) * 2.2) / (1 + 1.2 * 0.75)) < 1e-12);
+    assert.ok(Math.abs(second! - ((Math.log(1.2) + Math.log(2)) * 4.4) / (2 + 1.2 * 1.25)) < 1e-12);
+    // N = 1: every term is in every document, IDF log(0.5 / 1.5 + 1), length normalisation 1.
+    assert.ok(Math.abs(new Bm25Index(["whale whale ship"]).scores("whale")[0]! - (Math.log(4 / 3) * 4.4) / 3.2) < 1e-12);
+    assert.deepEqual(new Bm25Index(["", ""]).scores("whale"), [0, 0]);
+    assert.deepEqual(new Bm25Index(["whale", "ship"]).search("whale (ship", 1), [[0, new Bm25Index(["whale", "ship"]).scores("whale (ship")[0]!]]);
+  });
+
+  it("the small-collection scorer is wink's BM25 where wink can score (3 documents and more)", () => {
+    const random = createRandom(21);
+    const vocabulary = ["whale", "ship", "sea", "captain", "president", "congress", "war", "peace", "money", "the", "(and)", "ships"];
+    for (let trial = 0; trial < 40; trial++) {
+      const text = () => Array.from({ length: 1 + random.int(9) }, () => vocabulary[random.int(vocabulary.length)]).join(" ");
+      const documents = Array.from({ length: 3 + (trial % 4) }, text);
+      const query = text();
+      const wink = new Bm25Index(documents).scores(query);
+      smallCollectionScores(documents, query).forEach((score, i) => assert.ok(Math.abs(score - wink[i]!) < 1e-5, `${JSON.stringify({ documents, query })}: ${score} vs ${wink[i]}`));
+    }
   });
 
   it("ranking metrics with one relevant document", () => {

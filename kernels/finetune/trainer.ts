@@ -116,7 +116,7 @@ export async function finetune(
   const state = new LoraState(config, options.lora, options.seed);
   const optimizer = createOptimizer(options.optimizer, tfjsLinalg);
   const validationBatches = chunks(validation, options.batchSize).map(makeBatch);
-  const evaluate = (): Evaluation => validationLoss(config, weights, state, validationBatches);
+  const evaluate = (): Evaluation => evaluateOn(config, weights, state, validationBatches);
   const history: Progress[] = [];
   const started = performance.now();
   let trainSeconds = 0;
@@ -213,7 +213,7 @@ interface Evaluation {
   accuracy: number;
 }
 
-function validationLoss(config: LlamaConfig, weights: LlamaWeights, state: LoraState, batches: readonly Batch[]): Evaluation {
+function evaluateOn(config: LlamaConfig, weights: LlamaWeights, state: LoraState, batches: readonly Batch[]): Evaluation {
   let sum = 0;
   let correct = 0;
   let tokens = 0;

@@ -106,10 +106,12 @@ export class LiteScorer {
   forward(similarity: Float64Array, queryTokens: number, documentTokens: number): number {
     const { queryLength, documentLength, rowOutput, columnOutput } = this.shape;
     const p = this.params;
-    // S is 0 past the document's real tokens: the row step reads only those columns.
+    // S is 0 past the document's real tokens: the row step reads only those columns; and rows
+    // past the query's real tokens are all 0, so it reads none of theirs (only the biases count).
     this.nonZeroColumns = Math.min(documentTokens, documentLength);
+    const realRows = Math.min(queryTokens, queryLength);
     for (let i = 0; i < queryLength; i++) {
-      const out = blockForward(this.row, this.layout.row, p, similarity, i * documentLength, 1, this.rowCaches[i]!, this.nonZeroColumns);
+      const out = blockForward(this.row, this.layout.row, p, similarity, i * documentLength, 1, this.rowCaches[i]!, i < realRows ? this.nonZeroColumns : 0);
       this.rowOut.set(out, i * rowOutput);
     }
     let residual = 0;

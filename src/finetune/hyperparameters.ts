@@ -3,8 +3,10 @@ import type { FinetuneOptions } from "../../kernels/finetune/trainer.ts";
 import type { Hyperparameters, ResolvedHyperparameters } from "../protocol/fine-tuning.ts";
 
 /**
- * The learning rate a multiplier of 1 means, per optimizer: each the best of the small sweep
- * in bench/finetune.ts on this repository's target model (docs/fine-tuning.md).
+ * The learning rate a multiplier of 1 means, per optimizer: the best of bench/finetune.ts's
+ * first, 12-step sweep on this repository's target model. Longer runs there did best at 1e-2
+ * for both (docs/fine-tuning.md); the default stays on the cautious side, and
+ * learning_rate_multiplier raises it.
  */
 export const BASE_LEARNING_RATE = { rite: 2e-3, adam: 2e-3 } as const;
 

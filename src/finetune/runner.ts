@@ -3,7 +3,7 @@
  * the target's weights from its GGUF (no serving engine), the tokenized data from the store,
  * progress as job events, a cancel noticed between optimizer steps, and the adapter
  * published to the adapter registry, from which every replica serves it, with its results
- * file (per-step metrics as CSV) and its checkpoint. Every way out leaves the job succeeded,
+ * file (per-step metrics as CSV) and its checkpoints. Every way out leaves the job succeeded,
  * failed (with the reason) or cancelled.
  */
 import { createHash } from "node:crypto";

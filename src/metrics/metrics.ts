@@ -63,8 +63,8 @@ export class Metrics {
     const gauge = (name: string, help: string, read: () => number): void => {
       new Gauge({ name, help, registers, collect() { this.set(read()); } });
     };
-    gauge("num_requests_running", "Requests holding sequences.", sources.running);
-    gauge("num_requests_waiting", "Requests queued for sequences.", sources.waiting);
+    gauge("num_requests_running", "Requests admitted: holding sequences (generation) or a rerank slot.", sources.running);
+    gauge("num_requests_waiting", "Requests queued for sequences or a rerank slot.", sources.waiting);
     gauge("num_sequences_active", "Context sequences leased to requests.", sources.activeSequences);
     gauge("num_draft_sequences_active", "Draft-model sequences leased to speculative requests.", sources.activeDraftSequences);
   }
