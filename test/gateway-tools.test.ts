@@ -124,6 +124,19 @@ describe("tools with the openai SDK", () => {
     for (const call of calls) assertCall(call, ["get_weather"]);
   });
 
+  it("a forced call cut short by max_tokens shows none of its syntax as content", async () => {
+    // Three tokens end the turn inside `<tool_call>{"name": "`: nothing a reader could return as a call.
+    const completion = await gateway.client.chat.completions.create({ model: "target", messages, tools, tool_choice: "required", temperature: 1, n: 2, max_tokens: 3 });
+    for (const choice of completion.choices) {
+      assert.equal(choice.finish_reason, "length");
+      assert.equal(choice.message.content, null);
+    }
+    const stream = await gateway.client.chat.completions.create({ model: "target", messages, tools, tool_choice: { type: "function", function: { name: "get_weather" } }, temperature: 1, max_tokens: 3, stream: true });
+    let content = "";
+    for await (const chunk of stream) content += chunk.choices[0]?.delta.content ?? "";
+    assert.equal(content, "");
+  });
+
   it("takes assistant tool_calls and role tool results in the history", async () => {
     const history = [
       ...messages,

@@ -35,8 +35,9 @@ export function createChatCompletion(gateway: Gateway, request: ChatRequest, sig
       const evidence = metricAwareField(choice, prepared.metricAware);
       if (!prepared.tools.readsCalls) return { index: choice.index, message: { role: "assistant", content: choice.text }, logprobs, finish_reason: choice.outcome.finishReason, ...evidence };
       const reader = new ToolCallReader(prepared.tools.syntax);
-      const content = [...reader.push(choice.text), ...reader.finish()].map((event) => (event.kind === "content" ? event.text : "")).join("");
-      if (reader.calls.length === 0) return { index: choice.index, message: { role: "assistant", content }, logprobs, finish_reason: choice.outcome.finishReason, ...evidence };
+      const events = visible(prepared, [...reader.push(choice.text), ...reader.finish()]);
+      const content = events.map((event) => (event.kind === "content" ? event.text : "")).join("");
+      if (reader.calls.length === 0) return { index: choice.index, message: { role: "assistant", content: isForced(prepared) ? null : content }, logprobs, finish_reason: choice.outcome.finishReason, ...evidence };
       return {
         index: choice.index,
         message: { role: "assistant", content: content.trim().length === 0 ? null : content, tool_calls: reader.calls },
@@ -79,7 +80,7 @@ export function streamChatCompletion(gateway: Gateway, request: ChatRequest, sig
       for (const choice of result.choices) {
         await open(prepared, choice.index);
         const reader = readers.get(choice.index);
-        for (const event of reader?.finish() ?? []) await send(chunk(prepared, { index: choice.index, delta: deltaOf(event), logprobs: null, finish_reason: null }));
+        for (const event of visible(prepared, reader?.finish() ?? [])) await send(chunk(prepared, { index: choice.index, delta: deltaOf(event), logprobs: null, finish_reason: null }));
         const called = reader !== undefined && reader.calls.length > 0;
         await send(chunk(prepared, { index: choice.index, delta: {}, logprobs: null, finish_reason: called ? finishWithCalls(choice.outcome.finishReason) : choice.outcome.finishReason }));
       }
@@ -96,13 +97,26 @@ export function streamChatCompletion(gateway: Gateway, request: ChatRequest, sig
         }
         let reader = readers.get(index);
         if (reader === undefined) readers.set(index, (reader = new ToolCallReader(prepared.tools.syntax)));
-        const events = reader.push(text);
+        const events = visible(prepared, reader.push(text));
         // Held-back text (a possible call opening) sends nothing yet, but its tokens' logprobs go now.
         if (events.length === 0 && logprobs !== null) await send(chunk(prepared, { index, delta: {}, logprobs, finish_reason: null }));
         for (const [i, event] of events.entries()) await send(chunk(prepared, { index, delta: deltaOf(event), logprobs: i === 0 ? logprobs : null, finish_reason: null }));
       },
     }),
   );
+}
+
+/** Whether the turn must be calls (tool_choice "required" or a named function), decoded under their grammar. */
+function isForced(prepared: PreparedChat): boolean {
+  return prepared.tools.grammar !== undefined;
+}
+
+/**
+ * A forced turn has no content: whatever the reader could not read as a call is the call
+ * syntax of a turn max_tokens cut short (`<tool_call>{"n`), not text for the user.
+ */
+function visible(prepared: PreparedChat, events: ToolEvent[]): ToolEvent[] {
+  return isForced(prepared) ? events.filter((event) => event.kind !== "content") : events;
 }
 
 /** A turn that made calls finishes with "tool_calls" (a cut one still says "length"). */

@@ -117,6 +117,8 @@ export class SpectrDecoding implements DecodingStrategy {
     acceptedByPosition: [],
   };
   private prompt: number[] | undefined;
+  /** Whether this choice's last step speculated (undefined before its first). */
+  private lastSpeculated: boolean | undefined;
   private readonly targets: readonly LlamaContextSequence[];
   private readonly drafts: readonly LlamaContextSequence[];
   private readonly policy: SpeculationPolicy;
@@ -143,7 +145,10 @@ export class SpectrDecoding implements DecodingStrategy {
     const l = this.drafts.length === 0 || (state.logprobs !== null && !temperatureZero) ? 0 : wanted.l;
     const k = l === 0 ? 1 : Math.max(1, Math.min(wanted.k, this.targets.length, this.drafts.length));
     const decoded = await this.step([...this.prompt, ...state.history], state, k, l, temperatureZero);
-    this.policy.observeTime?.({ k, l }, performance.now() - started, temperatureZero);
+    // Timed only in steady decoding: the first step after a switch between plain and speculative
+    // steps catches the other sequences up on the tokens they missed, which staying would not.
+    if (this.lastSpeculated === l > 0) this.policy.observeTime?.({ k, l }, performance.now() - started, temperatureZero);
+    this.lastSpeculated = l > 0;
     return decoded;
   }
 

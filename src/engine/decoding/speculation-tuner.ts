@@ -20,7 +20,8 @@
  * plans with the measured costs plus those residuals. A wrong start-up model then costs a few
  * blocks, not every request: on 2026-12-01 the committed pair's profile predicted 632 tok/s for
  * K = 1, L = 2 against 484 plain, and such blocks ran at 0.57x plain. Whichever of plain and
- * speculation is chosen, one step in `exploreEvery` runs the other, so both residuals stay fresh.
+ * speculation is chosen, two steps in `exploreEvery` run the other, so both residuals stay fresh;
+ * a step right after a switch is not timed (SpectrDecoding), since it pays a catch-up.
  */
 import type { LlamaContextSequence } from "node-llama-cpp";
 import {
@@ -144,7 +145,7 @@ export interface TunerOptions {
   readonly prior?: { readonly sampled?: AcceptanceModel; readonly greedy?: AcceptanceModel };
   /** Blocks between re-plans (default 16). */
   readonly replanEvery?: number;
-  /** While plain is chosen, one block in this many speculates, so the estimate can recover (default 64). */
+  /** Two steps in this many run the option not chosen (plain or speculation), so its estimates stay current (default 64). */
   readonly exploreEvery?: number;
   /** Half-life of observed blocks, in blocks (default 200). */
   readonly halfLife?: number;
@@ -202,7 +203,9 @@ export class SpeculationTuner implements SpeculationPolicy {
     const state = this.mode(temperatureZero);
     state.blocks++;
     const { choice, candidates } = state.plan;
-    const exploring = state.blocks % (this.options.exploreEvery ?? 64) === 0;
+    // Two steps of the other option: the first catches its sequences up, the second is timed.
+    const every = this.options.exploreEvery ?? 64;
+    const exploring = (state.blocks - 1) % every >= every - 2;
     if (choice.l > 0) return exploring ? { k: 1, l: 0 } : { k: choice.k, l: choice.l };
     const explore = candidates[0];
     if (explore !== undefined && exploring) return { k: explore.k, l: explore.l };
