@@ -84,6 +84,19 @@ describe("files", () => {
     await expectStatus(client.files.retrieve(file.id), 404, /No such File/);
   });
 
+  it("pages with after, and a cursor naming a deleted file is a 400, not the first page again", async () => {
+    const uploaded = [await upload(trainingFile), await upload(trainingFile), await upload(trainingFile)];
+    const ids = new Set(uploaded.map((file) => file.id));
+    const ours = async (after?: string): Promise<string[]> => (await client.files.list({ limit: 100, ...(after === undefined ? {} : { after }) })).data.map((file) => file.id).filter((id) => ids.has(id));
+    const all = await ours();
+    assert.equal(all.length, 3);
+    assert.deepEqual(await ours(all[0]), all.slice(1));
+    await client.files.delete(all[0]!);
+    await expectStatus(client.files.list({ after: all[0] }), 400, /after names no item/);
+    await expectStatus(client.fineTuning.jobs.list({ after: "ftjob-none" }), 400, /after names no item/);
+    for (const id of all.slice(1)) await client.files.delete(id);
+  });
+
   it("answers as openapi.yaml documents", async () => {
     const form = new FormData();
     form.append("purpose", "fine-tune");

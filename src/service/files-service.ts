@@ -4,6 +4,7 @@ import type { FineTuning } from "../finetune/fine-tuning.ts";
 import { ApiError, invalidRequest } from "../protocol/errors.ts";
 import type { FileDeleted, FileList, FileObject, ListFilesQuery } from "../protocol/files.ts";
 import type { Gateway } from "./gateway.ts";
+import { startAfter } from "./list-cursor.ts";
 
 export const fileNotFound = (id: string, param: string | null = null): ApiError =>
   new ApiError(404, "invalid_request_error", `No such File object: ${id}`, param, "file_not_found");
@@ -31,7 +32,7 @@ export async function uploadFile(gateway: Gateway, upload: { filename: string; p
 export async function listFiles(gateway: Gateway, query: ListFilesQuery): Promise<FileList> {
   let files = (await fineTuning(gateway).files.list()).filter((file) => query.purpose === undefined || file.purpose === query.purpose);
   if (query.order === "desc") files.reverse();
-  if (query.after !== undefined) files = files.slice(files.findIndex((file) => file.id === query.after) + 1);
+  files = files.slice(startAfter(files, query.after));
   const data = files.slice(0, query.limit);
   return { object: "list", data, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null, has_more: files.length > data.length };
 }

@@ -14,6 +14,7 @@ import { fineTunedModelName, newJobId, TERMINAL } from "../finetune/job-store.ts
 import { ApiError, invalidRequest } from "../protocol/errors.ts";
 import type { CreateJobRequest, FineTuningJob, IdListPage, JobCheckpoint, JobEvent, ListPage } from "../protocol/fine-tuning.ts";
 import { fileContent, fileNotFound, fineTuning } from "./files-service.ts";
+import { startAfter } from "./list-cursor.ts";
 import type { Gateway } from "./gateway.ts";
 
 export const jobNotFound = (id: string): ApiError => new ApiError(404, "invalid_request_error", `No such fine-tuning job: ${id}`, "fine_tuning_job_id", "fine_tuning_job_not_found");
@@ -139,7 +140,7 @@ async function tokenizedFile(gateway: Gateway, base: ServedModel, fileId: string
 }
 
 function page<T extends { id: string }>(items: T[], query: { limit: number; after?: string }): ListPage<T> {
-  const start = query.after === undefined ? 0 : items.findIndex((item) => item.id === query.after) + 1;
+  const start = startAfter(items, query.after);
   const data = items.slice(start, start + query.limit);
   return { object: "list", data, has_more: start + query.limit < items.length };
 }
