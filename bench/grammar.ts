@@ -2,10 +2,12 @@
  * `npm run bench:grammar`: grammar-constrained decoding against unconstrained decoding on the demo
  * pair (models/target.gguf, models/draft.gguf; threads 1, one stream), through the gateway's
  * generateChoice loop: plain decoding and SpecTr (K = 4, L = 4), each without a grammar and
- * under a JSON schema's grammar, at temperature 1 and 0. PROMPTS validation prompts (default 8),
+ * under a JSON schema's grammar, at temperature 1 and 0. PROMPTS validation prompts (default 24),
  * 48 tokens each (EOS ignored, so every run emits as many; the schema asks for at least 20
  * records, so no document can close within 48 tokens and every token is a constrained one).
- * Columns: median tokens/s per request, the ratio of constrained to unconstrained, and for SpecTr
+ * Each prompt runs unconstrained and constrained back to back (alternating which goes first), so
+ * drifting load on a shared machine falls on both. Columns: median tokens/s per request, the
+ * median over prompts of the constrained/unconstrained tokens/s ratio, and for SpecTr
  * the draft acceptance (the fraction of draft positions a block kept: drafts are proposed under
  * the same grammar state, so constrained drafts are the only ones) and block efficiency (tokens
  * per target call). The last line is JSON.
@@ -22,7 +24,7 @@ import { greedy } from "../src/engine/sampling/params.ts";
 import { ServedModel } from "../src/engine/served-model.ts";
 import { median } from "./stats.ts";
 
-const PROMPTS = Number(process.argv[2] ?? 8);
+const PROMPTS = Number(process.argv[2] ?? 24);
 const MAX_TOKENS = 48;
 const CONTEXT = 256;
 const K = 4;
@@ -75,27 +77,34 @@ async function runOne(speculative: boolean, constrained: Grammar | undefined, pr
   return { tps: (tokens * 1000) / ms, accepted: f?.acceptedTokens ?? 0, drafted: f?.draftCalls ?? 0, emitted: f?.emittedTokens ?? tokens, targetCalls: f?.targetCalls ?? tokens };
 }
 
-const results: Record<string, { tps: number; acceptance: number | null; blockEfficiency: number | null }> = {};
+const results: Record<string, { tps: number; ratio: number; acceptance: number | null; blockEfficiency: number | null }> = {};
 for (const temperature of [1, 0]) {
   console.log(`\ntemperature ${temperature}, ${PROMPTS} prompts x ${MAX_TOKENS} tokens, one stream`);
   console.log("decoding          grammar      median_tps  ratio  acceptance  block_eff");
   for (const speculative of [false, true]) {
-    let free = 0;
-    for (const constrained of [undefined, grammar]) {
-      const runs: Run[] = [];
-      // One warm-up run, unmeasured (first evaluations pay for allocations).
-      await runOne(speculative, constrained, prompts[0]!, temperature, 99);
-      for (const [i, prompt] of prompts.entries()) runs.push(await runOne(speculative, constrained, prompt, temperature, i + 1));
-      const tps = median(runs.map((run) => run.tps));
-      if (constrained === undefined) free = tps;
-      const drafted = runs.reduce((sum, run) => sum + run.drafted, 0);
-      const acceptance = speculative ? runs.reduce((sum, run) => sum + run.accepted, 0) / drafted : null;
-      const blockEfficiency = speculative ? runs.reduce((sum, run) => sum + run.emitted, 0) / runs.reduce((sum, run) => sum + run.targetCalls, 0) : null;
+    const runs: Record<"free" | "constrained", Run[]> = { free: [], constrained: [] };
+    // One warm-up run each, unmeasured (first evaluations pay for allocations).
+    await runOne(speculative, undefined, prompts[0]!, temperature, 99);
+    await runOne(speculative, grammar, prompts[0]!, temperature, 99);
+    // Side by side: each prompt runs unconstrained and constrained back to back, in alternating
+    // order, so the machine's drifting load falls on both; the ratio is the median of per-prompt ratios.
+    for (const [i, prompt] of prompts.entries()) {
+      const order = i % 2 === 0 ? (["free", "constrained"] as const) : (["constrained", "free"] as const);
+      for (const kind of order) runs[kind].push(await runOne(speculative, kind === "free" ? undefined : grammar, prompt, temperature, i + 1));
+    }
+    const ratio = median(runs.constrained.map((run, i) => run.tps / runs.free[i]!.tps));
+    for (const kind of ["free", "constrained"] as const) {
+      const kindRuns = runs[kind];
+      const tps = median(kindRuns.map((run) => run.tps));
+      const drafted = kindRuns.reduce((sum, run) => sum + run.drafted, 0);
+      const acceptance = speculative ? kindRuns.reduce((sum, run) => sum + run.accepted, 0) / drafted : null;
+      const blockEfficiency = speculative ? kindRuns.reduce((sum, run) => sum + run.emitted, 0) / kindRuns.reduce((sum, run) => sum + run.targetCalls, 0) : null;
       const name = `${speculative ? `spectr K=${K} L=${L}` : "plain"}`;
-      const label = constrained === undefined ? "none" : "json schema";
-      results[`${name} ${label} T=${temperature}`] = { tps, acceptance, blockEfficiency };
+      const label = kind === "free" ? "none" : "json schema";
+      const kindRatio = kind === "free" ? 1 : ratio;
+      results[`${name} ${label} T=${temperature}`] = { tps, ratio: kindRatio, acceptance, blockEfficiency };
       console.log(
-        `${name.padEnd(18)}${label.padEnd(13)}${tps.toFixed(1).padStart(10)}  ${(tps / free).toFixed(2).padStart(5)}  ${acceptance === null ? "         -" : acceptance.toFixed(3).padStart(10)}  ${blockEfficiency === null ? "        -" : blockEfficiency.toFixed(2).padStart(9)}`,
+        `${name.padEnd(18)}${label.padEnd(13)}${tps.toFixed(1).padStart(10)}  ${kindRatio.toFixed(2).padStart(5)}  ${acceptance === null ? "         -" : acceptance.toFixed(3).padStart(10)}  ${blockEfficiency === null ? "        -" : blockEfficiency.toFixed(2).padStart(9)}`,
       );
     }
   }

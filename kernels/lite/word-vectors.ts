@@ -1,5 +1,7 @@
+import { createHash } from "node:crypto";
 import { createRandom } from "../random.ts";
-import type { TokenMatrix } from "./token-matrix.ts";
+import { POOLED_READ, type DocumentTokens, type TokenEncoder } from "./token-encoder.ts";
+import { poolTokens, type TokenMatrix } from "./token-matrix.ts";
 import { words } from "./words.ts";
 
 /**
@@ -9,9 +11,10 @@ import { words } from "./words.ts";
  * from a hash of its spelling: it matches itself exactly and nothing else, as an exact-match
  * signal for names and rare words (dropping them would lose what BM25 sees).
  */
-export class WordVectors {
+export class WordVectors implements TokenEncoder {
   private readonly index: Map<string, number>;
   private readonly unknown = new Map<string, Float32Array>();
+  private digest: string | undefined;
 
   constructor(readonly words: readonly string[], readonly dimensions: number, readonly rows: Int8Array) {
     if (rows.length !== words.length * dimensions) throw new Error(`word vectors: ${rows.length} values for ${words.length} words x ${dimensions}`);
@@ -70,6 +73,27 @@ export class WordVectors {
 
   encode(text: string, maxTokens: number): TokenMatrix {
     return this.encodeWords(words(text).slice(0, maxTokens));
+  }
+
+  encodeDocument(text: string, maxTokens: number, length: number, mode: DocumentTokens): TokenMatrix {
+    const all = words(text).slice(0, maxTokens);
+    if (mode === "salient") return this.encodeWords(salientWords(all, length, (word) => this.rank(word)));
+    if (mode === "pooled") return poolTokens(this.encodeWords(all.slice(0, POOLED_READ * length)), length);
+    return this.encodeWords(all.slice(0, length));
+  }
+
+  countTokens(text: string): number {
+    return words(text).length;
+  }
+
+  /** A digest of the words and rows: two artifacts share stored documents only when their tables are the same. */
+  get id(): string {
+    if (this.digest === undefined) {
+      const hash = createHash("sha256").update(JSON.stringify([this.words, this.dimensions]));
+      hash.update(new Uint8Array(this.rows.buffer, this.rows.byteOffset, this.rows.byteLength));
+      this.digest = hash.digest("hex").slice(0, 16);
+    }
+    return this.digest;
   }
 }
 
