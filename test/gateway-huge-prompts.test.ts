@@ -2,7 +2,8 @@
  * Prompts far beyond the context are refused before they are tokenized (tokenization is a
  * synchronous native call: a 1 MiB prompt held the event loop for ~0.35 s), so the gateway keeps
  * answering while clients send them. 4 clients send 1 MiB prompts (text, texts, chat) while
- * another polls /health.
+ * another polls /health; 1 MiB tool definitions, call arguments and embedding inputs are refused
+ * the same way.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
@@ -17,7 +18,7 @@ const huge = "The quick brown fox jumps over the lazy dog. ".repeat(MiB / 32).sl
 describe("1 MiB prompts", () => {
   let gateway: GatewayProcess;
   before(async () => {
-    gateway = await spawnGateway({ TARGET_MODEL: modelPath("target"), TARGET_MODEL_ID: "target", DRAFT_MODEL: modelPath("draft"), SPECULATION: "off" });
+    gateway = await spawnGateway({ TARGET_MODEL: modelPath("target"), TARGET_MODEL_ID: "target", DRAFT_MODEL: modelPath("draft"), SPECULATION: "off", EMBEDDING_MODELS: `vectors=${modelPath("draft")}` });
   });
   after(async () => {
     gateway.process.kill("SIGTERM");
@@ -77,5 +78,19 @@ describe("1 MiB prompts", () => {
     const error = ((await response.json()) as { error: { code: string; message: string } }).error;
     assert.equal(error.code, "context_length_exceeded");
     assert.match(error.message, /resulted in \d+ tokens/);
+  });
+
+  it("names the field that is too long: tools, call arguments (messages), embedding input", async () => {
+    const cases = [
+      { path: "/v1/chat/completions", body: { model: "target", messages: [{ role: "user", content: "hi" }], tools: [{ type: "function", function: { name: "f", description: huge } }], max_tokens: 1 }, param: "tools" },
+      { path: "/v1/chat/completions", body: { model: "target", messages: [{ role: "assistant", content: null, tool_calls: [{ id: "c", type: "function", function: { name: "f", arguments: huge.slice(0, MiB - 1024) } }] }, { role: "tool", tool_call_id: "c", content: "ok" }], max_tokens: 1 }, param: "messages" },
+      { path: "/v1/embeddings", body: { model: "vectors", input: ["short", huge] }, param: "input" },
+    ];
+    for (const { path, body, param } of cases) {
+      const response = await postJson(`${gateway.url}${path}`, body);
+      const error = ((await response.json()) as { error: { code: string; param: string; message: string } }).error;
+      assert.deepEqual([response.status, error.code, error.param], [400, "context_length_exceeded", param], error.message);
+      assert.match(error.message, /characters/);
+    }
   });
 });

@@ -1,5 +1,6 @@
 import type { Llama, LlamaEmbeddingContext, LlamaModel } from "node-llama-cpp";
 import { loadSingleContextModel, type SingleContextOptions } from "./single-context-model.ts";
+import { longestTokenChars } from "./vocabulary.ts";
 
 /**
  * A GGUF served for embeddings (node-llama-cpp's embedding context): one pooled vector per
@@ -26,6 +27,11 @@ export class EmbeddingModel {
 
   tokenize(text: string): number[] {
     return this.model.tokenize(text, false);
+  }
+
+  /** The most characters an input can have and still fit the context (see longestTokenChars). */
+  get maxInputChars(): number {
+    return this.contextSize * longestTokenChars(this.model);
   }
 
   get vocabularySize(): number {

@@ -1,4 +1,4 @@
-import type { ServedModel } from "./served-model.ts";
+import type { LlamaModel } from "node-llama-cpp";
 
 const longest = new WeakMap<object, number>();
 
@@ -9,8 +9,7 @@ const longest = new WeakMap<object, number>();
  * as one "▁", byte-fallback tokens as "<0xNN>"), so a text of C characters needs at least
  * C / longestTokenChars tokens. The service layer bounds prompts with it before tokenizing.
  */
-export function longestTokenChars(served: ServedModel): number {
-  const weights = served.model;
+export function longestTokenChars(weights: LlamaModel): number {
   let chars = longest.get(weights);
   if (chars === undefined) {
     chars = 1;

@@ -132,8 +132,9 @@ async function prepare(gateway: Gateway, model: ServedModel, fingerprint: string
   if (request.top_logprobs != null && request.logprobs !== true) throw invalidRequest("top_logprobs requires logprobs to be true.", "top_logprobs");
   if (request.top_logprobs != null && request.top_logprobs > 5) throw invalidRequest("top_logprobs above 5 is not supported.", "top_logprobs");
   const messages = request.messages.map(toTemplateMessage);
-  // The rendered prompt holds every message's content, so their total bounds it from below.
-  checkPromptTexts(model, [messages.map((message) => message.content).join("")], request.n ?? 1, "messages");
+  // The rendered prompt holds these texts, so their total bounds it from below.
+  const texts = renderedTexts(messages, request.tools);
+  checkPromptTexts(model, [texts.messages + texts.tools], request.n ?? 1, texts.tools.length > texts.messages.length ? "tools" : "messages");
   const tools = await prepareTools(model, request);
   if (tools.grammar !== undefined && (request.grammar != null || (request.response_format != null && request.response_format.type !== "text"))) {
     throw invalidRequest("tool_choice requires calls, which a grammar or JSON response_format would contradict; send one of them.", "tool_choice");
@@ -156,6 +157,17 @@ async function prepare(gateway: Gateway, model: ServedModel, fingerprint: string
   const plan = grammar === undefined ? planned : { ...planned, grammar };
   const metricAware = request.metric_aware == null ? undefined : buildMetricAwarePlan(request.metric_aware, request, plan, model, metricAwareLimits(gateway));
   return { model, plan, ...(metricAware === undefined ? {} : { metricAware }), id: `chatcmpl-${randomUUID()}`, created: Math.floor(Date.now() / 1000), fingerprint, tools };
+}
+
+/**
+ * What every chat template renders of a request: message contents, the calls' names and
+ * arguments, and each tool's name, description and parameter schema.
+ */
+function renderedTexts(messages: readonly TemplateMessage[], tools: ChatRequest["tools"]): { messages: string; tools: string } {
+  return {
+    messages: messages.flatMap((message) => [message.content, ...(message.toolCalls ?? []).flatMap((call) => [call.name, call.arguments])]).join(""),
+    tools: (tools ?? []).flatMap((tool) => [tool.function.name, tool.function.description ?? "", JSON.stringify(tool.function.parameters ?? {})]).join(""),
+  };
 }
 
 function toTemplateMessage(message: ChatMessage): TemplateMessage {

@@ -20,6 +20,12 @@ export async function createEmbeddings(gateway: Gateway, request: EmbeddingReque
 }
 
 function inputTokens(model: EmbeddingModel, input: EmbeddingRequest["input"]): number[][] {
+  // Tokenization is a synchronous native call: refuse, before any, a text that could not fit.
+  const texts = typeof input === "string" ? [input] : input.filter((item): item is string => typeof item === "string");
+  const long = texts.findIndex((text) => text.length > model.maxInputChars);
+  if (long !== -1) {
+    throw contextLengthExceeded(`Input ${long} has ${texts[long]!.length} characters, more than the ${model.maxInputChars} that ${model.contextSize} tokens of this model could ever hold.`, "input");
+  }
   const lists = typeof input === "string" ? [model.tokenize(input)]
     : input.every((item) => typeof item === "string") ? (input as string[]).map((text) => model.tokenize(text))
     : input.every((item) => typeof item === "number") ? [input as number[]]

@@ -76,16 +76,16 @@ export function buildPlan(request: SamplingRequest, options: PlanOptions): Gener
  * synchronous native call on the event loop; this bounds each one (7,680 characters for the
  * demo model: 512 tokens x 15) and how many one request makes.
  */
-export function checkPromptTexts(model: ServedModel, texts: readonly string[], samplesPerPrompt: number, param: "prompt" | "messages"): void {
+export function checkPromptTexts(model: ServedModel, texts: readonly string[], samplesPerPrompt: number, param: "prompt" | "messages" | "tools"): void {
   const samples = texts.length * samplesPerPrompt;
   if (samples > model.pool.size) {
     throw invalidRequest(`This request asks for ${samples} parallel sequences (prompts x ${samplesPerPrompt}); the model serves at most ${model.pool.size}.`, "n");
   }
-  const limit = model.contextSize * longestTokenChars(model);
+  const limit = model.contextSize * longestTokenChars(model.model);
   const longest = Math.max(0, ...texts.map((text) => text.length));
   if (longest > limit) {
     throw contextLengthExceeded(
-      `This model's maximum context length is ${model.contextSize} tokens. However, your ${param} has ${longest} characters, more than ${limit} (the context times the ${longestTokenChars(model)} characters of its longest token) could ever fit.`,
+      `This model's maximum context length is ${model.contextSize} tokens. However, your ${param} has ${longest} characters, more than ${limit} (the context times the ${longestTokenChars(model.model)} characters of its longest token) could ever fit.`,
       param,
     );
   }

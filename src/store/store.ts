@@ -1,5 +1,5 @@
 /**
- * Shared state for everything that must agree across replicas (adapters, jobs, caches, usage).
+ * Shared state for everything that must agree across replicas (adapters, files, jobs, caches).
  * One contract, tested against every implementation by test/store-contract.test.ts.
  */
 export interface Store {
