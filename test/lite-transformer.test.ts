@@ -49,7 +49,7 @@ describe("transformer token encoder", () => {
     assert.ok(last(all).some((value, t) => Math.abs(value - last(other)[t]!) > 1e-3));
   });
 
-  it("pools the first 4 x length tokens into at most `length` unit vectors, and has no salient form", () => {
+  it("pools the first 4 x length tokens into at most `length` unit vectors, ", () => {
     const pooled = encoder.encodeDocument(text, 512, 4, "pooled");
     assert.equal(pooled.length, 4);
     for (let i = 0; i < 4; i++) assert.ok(Math.abs(norm(pooled.data, i, 32) - 1) < 1e-5);
@@ -58,7 +58,6 @@ describe("transformer token encoder", () => {
     const mean = Array.from({ length: 32 }, (_, t) => [0, 1, 2, 3].reduce((sum, i) => sum + first.data[i * 32 + t]!, 0));
     const length = Math.hypot(...mean);
     mean.forEach((value, t) => assert.ok(Math.abs(value / length - pooled.data[t]!) < 1e-5));
-    assert.throws(() => encoder.encodeDocument(text, 512, 4, "salient"), /salient/);
   });
 
   it("refuses a GGUF whose sha256 is not the one the artifact was trained on", async () => {

@@ -101,7 +101,7 @@ describe("in the in-process store", () => {
     const before = await counts(gateway.url);
     const quarter = await rerank(gateway, "lite-quarter");
     const afterQuarter = await counts(gateway.url);
-    assert.equal(afterQuarter.hits - before.hits, 0, "lite-quarter's salient form is not lite's");
+    assert.equal(afterQuarter.hits - before.hits, 0, "lite-quarter's pooled form is not lite's");
     assert.deepEqual(quarter, await uncached(1, 12));
     const cut = await rerank(gateway, "lite", { max_tokens_per_doc: 3 });
     const afterCut = await counts(gateway.url);

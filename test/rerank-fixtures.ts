@@ -22,7 +22,7 @@ function tinyScorer(name: string, documentLength: number, documentTokens: Docume
 
 /**
  * A LITE artifact with random word vectors for a few words and two scorers, `lite` (first
- * tokens) and `lite-quarter` (salient tokens, a quarter of the length), with a random read-out
+ * tokens) and `lite-quarter` (the first tokens pooled to a quarter of the length), with a random read-out
  * so their order is not MaxSim's.
  */
 export function writeTinyLiteArtifact(path: string, seed = 1): void {
@@ -32,7 +32,7 @@ export function writeTinyLiteArtifact(path: string, seed = 1): void {
   const scorer = (name: string, documentLength: number, documentTokens: DocumentTokens) => tinyScorer(name, documentLength, documentTokens, seed, random);
   const bytes = encodeLiteArtifact({
     encoder: { name: "test-words-16d", vectors: WordVectors.quantize(words, vectors, 16) },
-    scorers: [scorer("lite", 16, "first"), scorer("lite-quarter", 4, "salient")],
+    scorers: [scorer("lite", 16, "first"), scorer("lite-quarter", 4, "pooled")],
   });
   writeFileSync(path, bytes);
 }

@@ -1,11 +1,12 @@
 import type { TokenMatrix } from "./token-matrix.ts";
 
 /**
- * Which document tokens a LITE scorer stores and reads: the first documentLength; the
- * documentLength least frequent distinct words (word encoders only); or the first
+ * Which document tokens a LITE scorer stores and reads: the first documentLength, or the first
  * POOLED_READ x documentLength tokens averaged in contiguous runs down to documentLength vectors.
+ * (Keeping the documentLength least frequent distinct words instead lost 11 points of MRR@10 on
+ * the held-out split, 0.157 against 0.265; pooling keeps every token's contribution.)
  */
-export type DocumentTokens = "first" | "salient" | "pooled";
+export type DocumentTokens = "first" | "pooled";
 
 /** How many tokens a pooled form reads per stored vector: the paper's quarter of the tokens. */
 export const POOLED_READ = 4;

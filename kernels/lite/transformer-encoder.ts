@@ -95,7 +95,6 @@ export class TransformerEncoder implements TokenEncoder {
   }
 
   encodeDocument(text: string, maxTokens: number, length: number, mode: DocumentTokens): TokenMatrix {
-    if (mode === "salient") throw new Error("transformer encoder: the salient form ranks words by frequency, which only a word encoder has");
     if (mode === "pooled") return poolTokens(this.encode(text, Math.min(maxTokens, POOLED_READ * length)), length);
     return this.encode(text, Math.min(maxTokens, length));
   }

@@ -32,11 +32,6 @@ export class WordVectors implements TokenEncoder {
     return new WordVectors(words, dimensions, rows);
   }
 
-  /** Frequency rank of a word (0 = most frequent); words outside the table rank after all of them. */
-  rank(word: string): number {
-    return this.index.get(word) ?? this.words.length;
-  }
-
   /** Unit vector of a word into out[offset..offset+dimensions). */
   private write(word: string, out: Float32Array, offset: number): void {
     const d = this.dimensions;
@@ -77,7 +72,6 @@ export class WordVectors implements TokenEncoder {
 
   encodeDocument(text: string, maxTokens: number, length: number, mode: DocumentTokens): TokenMatrix {
     const all = words(text).slice(0, maxTokens);
-    if (mode === "salient") return this.encodeWords(salientWords(all, length, (word) => this.rank(word)));
     if (mode === "pooled") return poolTokens(this.encodeWords(all.slice(0, POOLED_READ * length)), length);
     return this.encodeWords(all.slice(0, length));
   }
@@ -95,19 +89,6 @@ export class WordVectors implements TokenEncoder {
     }
     return this.digest;
   }
-}
-
-/**
- * LITE's reduced stored form: the `keep` least frequent distinct words of the document, in
- * document order. Frequent words (the, of, and) say least about what a passage is about.
- */
-export function salientWords(tokens: readonly string[], keep: number, rank: (word: string) => number): string[] {
-  const firstAt = new Map<string, number>();
-  tokens.forEach((word, i) => {
-    if (!firstAt.has(word)) firstAt.set(word, i);
-  });
-  const chosen = [...firstAt.keys()].sort((a, b) => rank(b) - rank(a) || firstAt.get(a)! - firstAt.get(b)!).slice(0, keep);
-  return chosen.sort((a, b) => firstAt.get(a)! - firstAt.get(b)!);
 }
 
 /** 32-bit FNV-1a of a string's UTF-16 code units. */

@@ -94,7 +94,7 @@ export class LiteReranker extends TokenReranker {
    */
   private storedForm(maxTokens: number): string {
     const { documentTokens, shape } = this.entry;
-    const read = { first: shape.documentLength, pooled: POOLED_READ * shape.documentLength, salient: Infinity }[documentTokens];
+    const read = { first: shape.documentLength, pooled: POOLED_READ * shape.documentLength }[documentTokens];
     const limit = Math.min(maxTokens, read);
     return `${this.stored!.encoderId}:${documentTokens}-${shape.documentLength}:${limit}:f16`;
   }
