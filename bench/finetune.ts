@@ -12,57 +12,32 @@
  * BENCH_LRS, BENCH_TRAIN (training excerpts), BENCH_HELD_OUT, BENCH_OPTIMIZERS and BENCH_TARGETS size it.
  */
 import { writeFileSync } from "node:fs";
-import { loadCorpus } from "../kernels/corpus.ts";
 import { replyExample, type TokenizedExample } from "../kernels/finetune/encode.ts";
 import { finetune, type FinetuneResult } from "../kernels/finetune/trainer.ts";
 import { projectionDelta } from "../kernels/lora/delta.ts";
 import type { LoraAdapter } from "../kernels/lora/types.ts";
-import { createRandom } from "../kernels/random.ts";
 import { OPTIMIZERS, type OptimizerName } from "../kernels/rite/index.ts";
 import { initBackend, tf } from "../kernels/tfjs/backend.ts";
 import { loadVocabulary } from "../kernels/tokenizer/llama-tokenizer.ts";
 import { forward } from "../kernels/transformer/forward.ts";
 import { readLlamaModel } from "../kernels/transformer/gguf-model.ts";
 import type { ProjectionName } from "../kernels/transformer/weights.ts";
+import { EXCERPT, FIRST_YEAR, LAST_YEAR, sotuYears, type YearItem as Item } from "./sotu-years.ts";
 
 const STEPS = Number(process.env.BENCH_STEPS ?? 100);
 /** Both by default; one alone to explore within a time budget (no step-time ratio then). */
 const OPTIMIZER_NAMES = (process.env.BENCH_OPTIMIZERS ?? OPTIMIZERS.join(",")).split(",") as OptimizerName[];
 const LEARNING_RATES = (process.env.BENCH_LRS ?? "0.01,0.02").split(",").map(Number);
 const BATCH = 4;
-const EXCERPT = 200;
 const TRAIN_EXCERPTS = Number(process.env.BENCH_TRAIN ?? 800);
 const HELD_OUT = Number(process.env.BENCH_HELD_OUT ?? 40);
 /** The projections LoRA adapts (BENCH_TARGETS, comma-separated). */
 const TARGETS = (process.env.BENCH_TARGETS ?? "attn_q,attn_v,ffn_up,ffn_down").split(",") as ProjectionName[];
 /** About six validation points a run. */
 const EVAL_EVERY = Math.max(1, Math.round(STEPS / 6));
-/** The years an answer may name: the addresses' range. */
-const FIRST_YEAR = 1790;
-const LAST_YEAR = 2019;
 const MODEL = "models/target.gguf";
 
-interface Item {
-  prompt: string;
-  year: number;
-}
-
-function excerpts(documents: { title: string; text: string }[], count: number, seed: number): Item[] {
-  const random = createRandom(seed);
-  return Array.from({ length: count }, () => {
-    const doc = documents[random.int(documents.length)]!;
-    const start = random.int(Math.max(1, doc.text.length - EXCERPT));
-    const text = doc.text.slice(start, start + EXCERPT).replace(/\s+/g, " ").trim();
-    return { prompt: `Excerpt: ${text}\nYear:`, year: Number(doc.title.slice(0, 4)) };
-  });
-}
-
-const corpus = loadCorpus();
-const sotuTrain = corpus.train.filter((doc) => /^\d{4} /.test(doc.title));
-const sotuHeldOut = corpus.validation.filter((doc) => /^\d{4} /.test(doc.title));
-const trainItems = excerpts(sotuTrain, TRAIN_EXCERPTS, 1);
-const heldOutItems = excerpts(sotuHeldOut, HELD_OUT, 2);
-const meanYear = trainItems.reduce((sum, item) => sum + item.year, 0) / trainItems.length;
+const { train: trainItems, heldOut: heldOutItems, meanYear } = sotuYears(TRAIN_EXCERPTS, HELD_OUT);
 
 await initBackend((message) => console.log(message));
 const vocabulary = await loadVocabulary(MODEL);

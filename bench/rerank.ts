@@ -10,13 +10,17 @@
  * so the document-token cache misses) and cached (the same 100 again); the cached figures again
  * with the cache in a real redis-server when one is on PATH.
  * Event loop: one 1000-document request per reranker while /health is asked every 10 ms.
- * Storage: bytes per stored document, from the gateway's /metrics. Nothing is asserted: the
- * figures go to docs/rerank.md and the README.
+ * Storage: bytes per stored document, from the gateway's /metrics.
+ * Encoders: the same quality figures over each artifact in RERANK_COMPARE_ARTIFACTS (default the
+ * transformer encoder's, models/rerank/lite-target.bin), with fewer latency rounds (a cold
+ * transformer request runs every passage through the model). Nothing is asserted: the figures go
+ * to docs/rerank.md and the README.
  */
 import { readFileSync } from "node:fs";
 import { rerankSplits, type SplitOptions } from "../kernels/lite/inverse-cloze.ts";
 import { meanQuality } from "../kernels/lite/train.ts";
 import { createLogger } from "../src/logging/logger.ts";
+import type { Reranker } from "../src/rerank/reranker.ts";
 import { loadTokenRerankers } from "../src/rerank/rerankers.ts";
 import { spawnGateway } from "../test/gateway-process.ts";
 import { startControlledRedis, type ControlledRedis } from "../test/redis-harness.ts";
@@ -41,14 +45,21 @@ const splits = rerankSplits(manifest.data);
 const test = splits.test;
 console.log(`test split: ${test.length} queries x ${test[0]!.candidates.length} candidates (${((performance.now() - started) / 1000).toFixed(0)} s to build)`);
 
-const rerankers = loadTokenRerankers(artifactPath, createLogger("silent"));
-const quality: Record<string, { mrr: number; ndcg: number }> = {};
-for (const reranker of rerankers) {
-  const scores: number[][] = [];
-  for (const example of test) scores.push(await reranker.score(example.query, example.candidates, maxTokens));
-  quality[reranker.id] = meanQuality(scores);
-  console.log(`${reranker.id}: MRR@10 ${quality[reranker.id]!.mrr.toFixed(4)}, nDCG@10 ${quality[reranker.id]!.ndcg.toFixed(4)}`);
+/** MRR@10 and nDCG@10 of each token reranker on the test split. */
+async function qualityOf(rerankers: readonly Reranker[], label: string): Promise<Record<string, { mrr: number; ndcg: number }>> {
+  const result: Record<string, { mrr: number; ndcg: number }> = {};
+  for (const reranker of rerankers) {
+    const t = performance.now();
+    const scores: number[][] = [];
+    for (const example of test) scores.push(await reranker.score(example.query, example.candidates, maxTokens));
+    result[reranker.id] = meanQuality(scores);
+    console.log(`${label} ${reranker.id}: MRR@10 ${result[reranker.id]!.mrr.toFixed(4)}, nDCG@10 ${result[reranker.id]!.ndcg.toFixed(4)} (${((performance.now() - t) / 1000).toFixed(0)} s)`);
+  }
+  return result;
 }
+
+const rerankers = await loadTokenRerankers(artifactPath, createLogger("silent"));
+const quality = await qualityOf(rerankers, artifactPath);
 
 // LOG_LEVEL info: spawnGateway waits for the "ready" line.
 // A cache allowance above everything the bench stores (~7,000 lite documents, 20 KB each, then lite-quarter's):
@@ -195,4 +206,41 @@ console.log("|---|---|---|---|---|");
 for (const reranker of rerankers) {
   const s = stall[reranker.id]!;
   console.log(`| ${reranker.id} | ${s.requestMs.toFixed(0)} | ${s.healthMaxMs.toFixed(1)} | ${s.healthProbes} | ${s.loopMaxMs.toFixed(1)} |`);
+}
+
+// Other token encoders: quality on the same test split, then latency with fewer rounds.
+const encoderRounds = Number(process.env.BENCH_ENCODER_ROUNDS ?? 3);
+for (const other of (process.env.RERANK_COMPARE_ARTIFACTS ?? "models/rerank/lite-target.bin").split(",").filter((path) => path !== "")) {
+  // Memoised encodings: the 32 candidates of 600 queries are 634 distinct passages.
+  const loaded = performance.now();
+  const otherRerankers = (await loadTokenRerankers(other, createLogger("silent"), undefined, 10_000)).filter((reranker) => reranker.method !== "bm25");
+  console.log(`\n${other}: loaded in ${((performance.now() - loaded) / 1000).toFixed(1)} s`);
+  const otherQuality = await qualityOf(otherRerankers, other);
+  const otherGateway = await spawnGateway({ RERANK_ARTIFACT: other, LOG_LEVEL: "info", SPECULATION: "off", MAX_BODY_BYTES: "16777216", RERANK_CACHE_MAX_BYTES: cacheBytes, TFJS_THREADS: "1" });
+  const latency: Record<string, { cold: Figures; cached: Figures }> = {};
+  try {
+    for (const reranker of otherRerankers) {
+      const coldTimes: number[] = [];
+      for (let r = 0; r < encoderRounds; r++) coldTimes.push(await post(otherGateway.url, reranker.id, test[r]!.query, fresh()));
+      await post(otherGateway.url, reranker.id, test[0]!.query, documents);
+      const cachedTimes: number[] = [];
+      for (let r = 0; r < rounds; r++) cachedTimes.push(await post(otherGateway.url, reranker.id, test[r % test.length]!.query, documents));
+      latency[reranker.id] = { cold: figures(coldTimes), cached: figures(cachedTimes) };
+      console.log(`${other} ${reranker.id}: 100 documents cold ${ms(latency[reranker.id]!.cold.median)} ms, cached ${ms(latency[reranker.id]!.cached.median)} ms`);
+    }
+    const metrics = await scrape(otherGateway.url);
+    console.log(`\n${other}: ${encoderRounds} cold and ${rounds} cached single requests of 100 documents (cached: only LITE scorers read the cache)`);
+    console.log("\n| reranker | MRR@10 | nDCG@10 | cold median ms | cached median ms | cached p95 | bytes stored per document |");
+    console.log("|---|---|---|---|---|---|---|");
+    for (const reranker of otherRerankers) {
+      const q = otherQuality[reranker.id]!;
+      const l = latency[reranker.id]!;
+      const count = sample(metrics, "rerank_document_cache_document_bytes_count", reranker.id);
+      const bytes = count > 0 ? Math.round(sample(metrics, "rerank_document_cache_document_bytes_sum", reranker.id) / count).toLocaleString("en") : "not cached";
+      console.log(`| ${reranker.id} | ${q.mrr.toFixed(3)} | ${q.ndcg.toFixed(3)} | ${ms(l.cold.median)} | ${ms(l.cached.median)} | ${ms(l.cached.p95)} | ${bytes} |`);
+    }
+  } finally {
+    otherGateway.process.kill("SIGTERM");
+    await otherGateway.exit;
+  }
 }

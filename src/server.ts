@@ -57,7 +57,7 @@ export async function loadModels(gateway: Gateway): Promise<void> {
     // The first served model is the base adapters apply to; ready only once the registry's adapters are in.
     const base = engine.get(config.models[0]!.id)!;
     const cache = new DocumentTokenCache(store, { maxBytes: config.rerank.cacheMaxBytes, ttlMs: config.rerank.cacheTtlMs }, gateway.metrics, logger);
-    const rerankers = [...engine.rankings.values(), ...loadTokenRerankers(config.rerank.artifactPath, logger, cache)];
+    const rerankers = [...engine.rankings.values(), ...(await loadTokenRerankers(config.rerank.artifactPath, logger, cache))];
     const taken = new Set([...engine.entries().map((entry) => entry.id), ...engine.rankings.keys()]);
     const clash = rerankers.find((reranker) => reranker.method !== "gguf" && taken.has(reranker.id));
     if (clash !== undefined) throw new Error(`Reranker id ${clash.id} is also a served model's id`);

@@ -15,7 +15,7 @@ import { writeRandomReranker } from "../kernels/transformer/random-reranker.ts";
 import { LiteReranker } from "../src/rerank/token-rerankers.ts";
 import { postJson, startTestGateway, type TestGateway } from "./gateway-harness.ts";
 import { conforms } from "./openapi-validator.ts";
-import { writeTinyLiteArtifact } from "./rerank-fixtures.ts";
+import { artifactWordVectors, writeTinyLiteArtifact } from "./rerank-fixtures.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "rerank-"));
 const artifactPath = join(dir, "lite.bin");
@@ -105,7 +105,7 @@ describe("reranker kinds", () => {
 
   it("returns the order of the artifact's LITE scorer, and it differs from MaxSim's here", async () => {
     const artifact = decodeLiteArtifact(readFileSync(artifactPath));
-    const scorer = new LiteReranker("lite", artifact.encoder.vectors, artifact.scorers[0]!);
+    const scorer = new LiteReranker("lite", artifactWordVectors(artifact), artifact.scorers[0]!);
     const expected = await scorer.score(query, documents, 12);
     const ranked = await rerank({ model: "lite", query, documents });
     for (const result of ranked.results) assert.ok(Math.abs(result.relevance_score - expected[result.index]!) < 1e-9);

@@ -7,7 +7,7 @@ import { ndcgAt, rankOf, reciprocalRankAt } from "../kernels/lite/ranking-metric
 import { initialLiteParameters, liteLayout, LiteScorer, type LiteShape } from "../kernels/lite/scorer.ts";
 import { dot, maxSim, pooledVector, similarityMatrix, type TokenMatrix } from "../kernels/lite/token-matrix.ts";
 import { evaluate, trainLite, type RankingExample } from "../kernels/lite/train.ts";
-import { salientWords, WordVectors } from "../kernels/lite/word-vectors.ts";
+import { WordVectors } from "../kernels/lite/word-vectors.ts";
 import { roundToHalf } from "../kernels/gguf/half.ts";
 import { packTokens, unpackTokens } from "../kernels/lite/stored-tokens.ts";
 import { words } from "../kernels/lite/words.ts";
@@ -204,9 +204,17 @@ describe("word-vector encoder", () => {
     assert.equal(table.encode("a b c d", 2).length, 2);
   });
 
-  it("keeps the rarest distinct words in document order for the reduced form", () => {
+  it("splits words on letters and digits, and pools the first 4 x length of them for the reduced form", () => {
     assert.deepEqual(words("Don't stop, Ahab"), ["don", "t", "stop", "ahab"]);
-    assert.deepEqual(salientWords(["the", "whale", "the", "ahab", "ship"], 3, (w) => table.rank(w)), ["whale", "ahab", "ship"]);
+    const pooled = table.encodeDocument("the whale the ship ship", 512, 2, "pooled");
+    // Runs [the, whale] and [the, ship, ship]: each run's mean, normalised.
+    assert.equal(pooled.length, 2);
+    const tokens = table.encode("the whale the ship ship", 512);
+    const mean = (rows: number[]) => {
+      const sum = [0, 1, 2].map((t) => rows.reduce((total, row) => total + tokens.data[row * 3 + t]!, 0));
+      return sum.map((value) => value / Math.hypot(...sum));
+    };
+    [...mean([0, 1]), ...mean([2, 3, 4])].forEach((value, i) => assert.ok(Math.abs(value - pooled.data[i]!) < 1e-6));
   });
 });
 

@@ -14,7 +14,7 @@ import { LiteReranker } from "../src/rerank/token-rerankers.ts";
 import { metric, postJson, settle, startTestGateway, type TestGateway } from "./gateway-harness.ts";
 import { conforms, conformsAsError } from "./openapi-validator.ts";
 import { startControlledRedis, type ControlledRedis } from "./redis-harness.ts";
-import { writeTinyLiteArtifact } from "./rerank-fixtures.ts";
+import { artifactWordVectors, writeTinyLiteArtifact } from "./rerank-fixtures.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "rerank-admission-"));
 const artifactPath = join(dir, "lite.bin");
@@ -61,7 +61,7 @@ it("holds one rerank, queues the next, and refuses the one after with 429 and Re
   redis.thaw();
 
   const artifact = decodeLiteArtifact(readFileSync(artifactPath));
-  const expected = await new LiteReranker("reference", artifact.encoder.vectors, artifact.scorers[0]!).score(query, documents, 512);
+  const expected = await new LiteReranker("reference", artifactWordVectors(artifact), artifact.scorers[0]!).score(query, documents, 512);
   for (const response of await Promise.all([running, queued])) {
     const ranked = (await conforms("/v1/rerank", "post", response)) as { results: { index: number; relevance_score: number }[] };
     assert.deepEqual(ranked.results.sort((a, b) => a.index - b.index).map((result) => result.relevance_score), expected);

@@ -20,13 +20,13 @@ import { MemoryStore } from "../src/store/memory-store.ts";
 import { metric, postJson, startTestGateway, type TestGateway } from "./gateway-harness.ts";
 import { conforms } from "./openapi-validator.ts";
 import { startControlledRedis, type ControlledRedis } from "./redis-harness.ts";
-import { tinyLiteShape, writeTinyLiteArtifact } from "./rerank-fixtures.ts";
+import { artifactWordVectors, tinyLiteShape, writeTinyLiteArtifact } from "./rerank-fixtures.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "rerank-cache-"));
 const artifactPath = join(dir, "lite.bin");
 writeTinyLiteArtifact(artifactPath);
 const artifact = decodeLiteArtifact(readFileSync(artifactPath));
-const dimensions = artifact.encoder.vectors.dimensions;
+const dimensions = artifactWordVectors(artifact).dimensions;
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 const query = "the president and congress";
@@ -50,7 +50,7 @@ async function rerank(gateway: TestGateway, model: string, body: Record<string, 
 
 /** The scores of the artifact's scorer with no cache at all, for `limit` tokens per document. */
 function uncached(scorer: 0 | 1, limit = 512): Promise<number[]> {
-  return new LiteReranker("reference", artifact.encoder.vectors, artifact.scorers[scorer]!).score(query, documents, limit);
+  return new LiteReranker("reference", artifactWordVectors(artifact), artifact.scorers[scorer]!).score(query, documents, limit);
 }
 
 /** A histogram's _count or _sum summed over its labels: 0 before its first observation (it has no rows then). */
@@ -101,7 +101,7 @@ describe("in the in-process store", () => {
     const before = await counts(gateway.url);
     const quarter = await rerank(gateway, "lite-quarter");
     const afterQuarter = await counts(gateway.url);
-    assert.equal(afterQuarter.hits - before.hits, 0, "lite-quarter's salient form is not lite's");
+    assert.equal(afterQuarter.hits - before.hits, 0, "lite-quarter's pooled form is not lite's");
     assert.deepEqual(quarter, await uncached(1, 12));
     const cut = await rerank(gateway, "lite", { max_tokens_per_doc: 3 });
     const afterCut = await counts(gateway.url);
@@ -135,14 +135,14 @@ describe("the byte allowance", () => {
     const metrics = new Metrics({ running: () => 0, waiting: () => 0, activeSequences: () => 0, activeDraftSequences: () => 0 });
     const perDocument = 8 * dimensions * 2;
     const cache = new DocumentTokenCache(store, { maxBytes: 2 * 3 * perDocument, ttlMs: 60_000 }, metrics, createLogger("silent"));
-    const lite = new LiteReranker("lite", artifact.encoder.vectors, artifact.scorers[0]!, { cache, encoderId: "test" });
+    const lite = new LiteReranker("lite", artifactWordVectors(artifact), artifact.scorers[0]!, { cache, encoderId: "test" });
     const eight = ["one two three four five six seven eight", "the a of whale ship sea captain war", "w1 w2 w3 w4 w5 w6 w7 w8", "x1 x2 x3 x4 x5 x6 x7 x8", "y1 y2 y3 y4 y5 y6 y7 y8"];
     const scores = await lite.score(query, eight, 512);
     const stored = await store.getManyBytes((await store.keys("rerank:tokens:")).filter((key) => !key.includes(":budget:")));
     assert.equal(stored.length, 3, "three documents fit in the window's allowance");
     assert.ok(stored.every((bytes) => bytes?.length === perDocument));
     assert.equal((await metrics.rerankCacheSkipped.get()).values[0]!.value, 2);
-    assert.deepEqual(scores, await new LiteReranker("reference", artifact.encoder.vectors, artifact.scorers[0]!).score(query, eight, 512));
+    assert.deepEqual(scores, await new LiteReranker("reference", artifactWordVectors(artifact), artifact.scorers[0]!).score(query, eight, 512));
     // Nothing more fits in this window: later documents are scored, not stored.
     await lite.score(query, ["z1 z2 z3 z4 z5 z6 z7 z8"], 512);
     assert.equal((await store.keys("rerank:tokens:")).filter((key) => !key.includes(":budget:")).length, 3);

@@ -72,3 +72,24 @@ export function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
   for (let i = 0; i < a.length; i++) sum += a[i]! * b[i]!;
   return sum;
 }
+
+/**
+ * `tokens` cut into at most `groups` contiguous runs of near-equal size, each run's mean
+ * normalised: the pooled stored form. Mean pooling keeps what every token contributes (the
+ * dual encoder's whole-text mean ranks well with word vectors) at a fraction of the vectors.
+ */
+export function poolTokens(tokens: TokenMatrix, groups: number): TokenMatrix {
+  const n = tokens.length;
+  const d = tokens.dimensions;
+  const m = Math.min(n, groups);
+  const data = new Float32Array(m * d);
+  for (let g = 0; g < m; g++) {
+    const from = Math.floor((g * n) / m);
+    const to = Math.floor(((g + 1) * n) / m);
+    for (let i = from; i < to; i++) for (let t = 0; t < d; t++) data[g * d + t]! += tokens.data[i * d + t]!;
+    let norm = 0;
+    for (let t = 0; t < d; t++) norm += data[g * d + t]! ** 2;
+    if (norm > 0) for (let t = 0; t < d; t++) data[g * d + t]! /= Math.sqrt(norm);
+  }
+  return { length: m, dimensions: d, data };
+}

@@ -1,5 +1,7 @@
+import { createHash } from "node:crypto";
 import { createRandom } from "../random.ts";
-import type { TokenMatrix } from "./token-matrix.ts";
+import { POOLED_READ, type DocumentTokens, type TokenEncoder } from "./token-encoder.ts";
+import { poolTokens, type TokenMatrix } from "./token-matrix.ts";
 import { words } from "./words.ts";
 
 /**
@@ -9,9 +11,10 @@ import { words } from "./words.ts";
  * from a hash of its spelling: it matches itself exactly and nothing else, as an exact-match
  * signal for names and rare words (dropping them would lose what BM25 sees).
  */
-export class WordVectors {
+export class WordVectors implements TokenEncoder {
   private readonly index: Map<string, number>;
   private readonly unknown = new Map<string, Float32Array>();
+  private digest: string | undefined;
 
   constructor(readonly words: readonly string[], readonly dimensions: number, readonly rows: Int8Array) {
     if (rows.length !== words.length * dimensions) throw new Error(`word vectors: ${rows.length} values for ${words.length} words x ${dimensions}`);
@@ -27,11 +30,6 @@ export class WordVectors {
       for (let t = 0; t < dimensions; t++) rows[i * dimensions + t] = largest === 0 ? 0 : Math.round((vector[t]! / largest) * 127);
     });
     return new WordVectors(words, dimensions, rows);
-  }
-
-  /** Frequency rank of a word (0 = most frequent); words outside the table rank after all of them. */
-  rank(word: string): number {
-    return this.index.get(word) ?? this.words.length;
   }
 
   /** Unit vector of a word into out[offset..offset+dimensions). */
@@ -71,19 +69,26 @@ export class WordVectors {
   encode(text: string, maxTokens: number): TokenMatrix {
     return this.encodeWords(words(text).slice(0, maxTokens));
   }
-}
 
-/**
- * LITE's reduced stored form: the `keep` least frequent distinct words of the document, in
- * document order. Frequent words (the, of, and) say least about what a passage is about.
- */
-export function salientWords(tokens: readonly string[], keep: number, rank: (word: string) => number): string[] {
-  const firstAt = new Map<string, number>();
-  tokens.forEach((word, i) => {
-    if (!firstAt.has(word)) firstAt.set(word, i);
-  });
-  const chosen = [...firstAt.keys()].sort((a, b) => rank(b) - rank(a) || firstAt.get(a)! - firstAt.get(b)!).slice(0, keep);
-  return chosen.sort((a, b) => firstAt.get(a)! - firstAt.get(b)!);
+  encodeDocument(text: string, maxTokens: number, length: number, mode: DocumentTokens): TokenMatrix {
+    const all = words(text).slice(0, maxTokens);
+    if (mode === "pooled") return poolTokens(this.encodeWords(all.slice(0, POOLED_READ * length)), length);
+    return this.encodeWords(all.slice(0, length));
+  }
+
+  countTokens(text: string): number {
+    return words(text).length;
+  }
+
+  /** A digest of the words and rows: two artifacts share stored documents only when their tables are the same. */
+  get id(): string {
+    if (this.digest === undefined) {
+      const hash = createHash("sha256").update(JSON.stringify([this.words, this.dimensions]));
+      hash.update(new Uint8Array(this.rows.buffer, this.rows.byteOffset, this.rows.byteLength));
+      this.digest = hash.digest("hex").slice(0, 16);
+    }
+    return this.digest;
+  }
 }
 
 /** 32-bit FNV-1a of a string's UTF-16 code units. */

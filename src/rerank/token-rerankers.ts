@@ -1,10 +1,8 @@
 import type { LiteScorerEntry } from "../../kernels/lite/artifact.ts";
 import { LiteScorer } from "../../kernels/lite/scorer.ts";
 import { packTokens, unpackTokens } from "../../kernels/lite/stored-tokens.ts";
+import { POOLED_READ, type TokenEncoder } from "../../kernels/lite/token-encoder.ts";
 import { dot, maxSim, pooledVector, similarityMatrix, type TokenMatrix } from "../../kernels/lite/token-matrix.ts";
-import { documentWords } from "../../kernels/lite/encode-examples.ts";
-import type { WordVectors } from "../../kernels/lite/word-vectors.ts";
-import { cutWords, words } from "../../kernels/lite/words.ts";
 import type { DocumentTokenCache } from "./document-token-cache.ts";
 import type { RerankMethod, Reranker } from "./reranker.ts";
 import { Slices } from "./slices.ts";
@@ -12,15 +10,15 @@ import { Slices } from "./slices.ts";
 /** MaxSim's fixed lengths when no LITE scorer sets them: the LITE paper's query length, and documents as read. */
 const MAXSIM_QUERY_TOKENS = 32;
 
-/** What the rerankers over one token encoder share: word splitting and the encoder. */
+/** What the rerankers over one token encoder share: the encoder (word vectors or a GGUF's hidden states). */
 abstract class TokenReranker implements Reranker {
   abstract readonly method: RerankMethod;
   readonly created = Math.floor(Date.now() / 1000);
 
-  constructor(readonly id: string, protected readonly encoder: WordVectors) {}
+  constructor(readonly id: string, protected readonly encoder: TokenEncoder) {}
 
   async countTokens(text: string): Promise<number> {
-    return words(text).length;
+    return this.encoder.countTokens(text);
   }
 
   abstract score(query: string, documents: readonly string[], maxTokens: number, signal?: AbortSignal): Promise<number[]>;
@@ -41,20 +39,20 @@ export class LiteReranker extends TokenReranker {
   readonly method = "lite" as const;
   private readonly scorer: LiteScorer;
 
-  constructor(id: string, encoder: WordVectors, private readonly entry: LiteScorerEntry, private readonly stored?: StoredTokens) {
+  constructor(id: string, encoder: TokenEncoder, private readonly entry: LiteScorerEntry, private readonly stored?: StoredTokens) {
     super(id, encoder);
     this.scorer = new LiteScorer(entry.shape, entry.params);
   }
 
-  /** The document tokens this scorer reads (of the first maxTokens): the first documentLength, or the reduced salient form. */
+  /** The document tokens this scorer reads (of the first maxTokens): the first documentLength, or a reduced form. */
   documentTokens(text: string, maxTokens: number): TokenMatrix {
-    return this.encoder.encodeWords(documentWords(cutWords(text, maxTokens), this.entry.shape, this.entry.documentTokens, this.encoder));
+    return this.encoder.encodeDocument(text, maxTokens, this.entry.shape.documentLength, this.entry.documentTokens);
   }
 
   async score(query: string, documents: readonly string[], maxTokens: number, signal?: AbortSignal): Promise<number[]> {
     const slices = new Slices(signal);
     const { queryLength, documentLength } = this.entry.shape;
-    const q = this.encoder.encodeWords(words(query).slice(0, queryLength));
+    const q = this.encoder.encode(query, queryLength);
     const buffer = new Float64Array(queryLength * documentLength);
     const tokens = new Float32Array(documentLength * this.encoder.dimensions);
     const scores: number[] = [];
@@ -92,11 +90,12 @@ export class LiteReranker extends TokenReranker {
   /**
    * What the stored form depends on besides the text: the encoder, how the scorer reduces a
    * document to documentLength tokens, and the length limit where it changes what is read
-   * (the first documentLength tokens are the same under any limit at least that long).
+   * (the tokens a form reads are the same under any limit at least that long).
    */
   private storedForm(maxTokens: number): string {
     const { documentTokens, shape } = this.entry;
-    const limit = documentTokens === "first" ? Math.min(maxTokens, shape.documentLength) : maxTokens;
+    const read = { first: shape.documentLength, pooled: POOLED_READ * shape.documentLength }[documentTokens];
+    const limit = Math.min(maxTokens, read);
     return `${this.stored!.encoderId}:${documentTokens}-${shape.documentLength}:${limit}:f16`;
   }
 }
@@ -107,11 +106,11 @@ export class MaxSimReranker extends TokenReranker {
 
   async score(query: string, documents: readonly string[], maxTokens: number, signal?: AbortSignal): Promise<number[]> {
     const slices = new Slices(signal);
-    const q = this.encoder.encodeWords(words(query).slice(0, MAXSIM_QUERY_TOKENS));
+    const q = this.encoder.encode(query, MAXSIM_QUERY_TOKENS);
     const scores: number[] = [];
     for (const text of documents) {
       await slices.next();
-      const d = this.encoder.encodeWords(words(text).slice(0, maxTokens));
+      const d = this.encoder.encode(text, maxTokens);
       const s = similarityMatrix(q, d, q.length, d.length, new Float64Array(q.length * d.length));
       scores.push(maxSim(s, q.length, d.length, d.length));
     }
@@ -125,11 +124,11 @@ export class DualEncoderReranker extends TokenReranker {
 
   async score(query: string, documents: readonly string[], maxTokens: number, signal?: AbortSignal): Promise<number[]> {
     const slices = new Slices(signal);
-    const q = pooledVector(this.encoder.encodeWords(words(query)));
+    const q = pooledVector(this.encoder.encode(query, Infinity));
     const scores: number[] = [];
     for (const text of documents) {
       await slices.next();
-      scores.push(dot(q, pooledVector(this.encoder.encodeWords(words(text).slice(0, maxTokens)))));
+      scores.push(dot(q, pooledVector(this.encoder.encode(text, maxTokens))));
     }
     return scores;
   }
