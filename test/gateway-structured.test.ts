@@ -173,7 +173,8 @@ describe("response_format json_object", () => {
 
   it("text is the unconstrained default", async () => {
     const completion = await gateway.client.chat.completions.create({ model: "target", messages, response_format: { type: "text" }, temperature: 0, max_tokens: 8 });
-    assert.equal(completion.choices.length, 1);
+    const plain = await gateway.client.chat.completions.create({ model: "target", messages, temperature: 0, max_tokens: 8 });
+    assert.equal(completion.choices[0]!.message.content, plain.choices[0]!.message.content);
   });
 });
 
@@ -190,6 +191,15 @@ describe("the grammar extension (GBNF)", () => {
         for (const token of Object.keys(top!)) assert.ok(" yes no not sure".includes(token) || token === "", JSON.stringify(token));
       }
     }
+  });
+
+  it("gives logprobs of the renormalised constrained law: the allowed tokens' probabilities sum to 1", async () => {
+    // Two one-character answers: at the first position the grammar allows exactly those two tokens.
+    const completion = await gateway.client.completions.create({ model: "target", prompt: "Pick a letter:", temperature: 1, max_tokens: 1, logprobs: 5, grammar: 'root ::= "a" | "b"' } as never);
+    const first = completion.choices[0]!.logprobs!.top_logprobs![0]!;
+    assert.deepEqual(Object.keys(first).sort(), ["a", "b"]);
+    const mass = Object.values(first).reduce((sum, logprob) => sum + Math.exp(logprob), 0);
+    assert.ok(Math.abs(mass - 1) < 1e-4, `the constrained law's mass: ${mass}`);
   });
 
   it("constrains chat and composes with stop", async () => {

@@ -3,16 +3,19 @@
  * tool_choice required / named / auto / none, parallel calls, OpenAI's streaming delta shape,
  * role "tool" history, and 400s naming the field. Calls required by tool_choice are decoded
  * under a grammar of calls, so their arguments always validate against the tool's parameters,
- * whatever the tiny model's choices.
+ * whatever the tiny model's choices. The last suite runs LangChain and the SDK against `npm start`
+ * with its defaults (the 512-token context), as a new user would.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { ChatOpenAI } from "@langchain/openai";
+import OpenAI from "openai";
 import { z } from "zod";
 import { defaultToolSyntax } from "../src/engine/tool-format.ts";
 import { renameRules } from "../src/engine/tool-grammar.ts";
 import { ToolCallReader } from "../src/service/tool-calls.ts";
 import { postJson, startTestGateway, type TestGateway } from "./gateway-harness.ts";
+import { spawnGateway, type GatewayProcess } from "./gateway-process.ts";
 import { conforms, conformsTo } from "./openapi-validator.ts";
 import { ajv, assertValidJson, expect400 } from "./structured-checks.ts";
 
@@ -247,5 +250,38 @@ describe("LangChain's ChatOpenAI", () => {
     for await (const chunk of await model().bindTools([weather], { tool_choice: "get_weather" }).stream("Weather?")) gathered = gathered === undefined ? chunk : gathered.concat(chunk);
     assert.equal(gathered!.tool_calls![0]!.name, "get_weather");
     assert.ok(ajv.validate(weather.function.parameters, gathered!.tool_calls![0]!.args));
+  });
+});
+
+describe("against npm start with its defaults (the demo model's 512-token context)", () => {
+  let started: GatewayProcess;
+  before(async () => {
+    started = await spawnGateway({}, { viaNpm: true });
+  });
+  after(async () => {
+    started.process.kill("SIGTERM");
+    await started.exit;
+  });
+  // Greedy, so each answer is one fixed text (a sampled integer could run to max_tokens).
+  const model = () => new ChatOpenAI({ model: "target", apiKey: "unused", temperature: 0, maxTokens: 120, maxRetries: 0, modelKwargs: { parallel_tool_calls: false }, configuration: { baseURL: `${started.url}/v1` } });
+
+  it("LangChain's bindTools (a named call) and withStructuredOutput work", async () => {
+    const message = await model().bindTools([weather], { tool_choice: "get_weather" }).invoke("What is the weather in Oslo?");
+    assert.equal(message.tool_calls![0]!.name, "get_weather");
+    assert.ok(ajv.validate(weather.function.parameters, message.tool_calls![0]!.args), JSON.stringify(message.tool_calls));
+    const Weather = z.object({ city: z.enum(["Oslo", "Lima"]), unit: z.enum(["C", "F"]) });
+    const result = await model().withStructuredOutput(Weather, { name: "weather", method: "jsonSchema" }).invoke("Weather in Lima as JSON");
+    assert.ok(Weather.safeParse(result).success, JSON.stringify(result));
+  });
+
+  it("the openai SDK's response_format json_schema and a required tool call work", async () => {
+    const client = new OpenAI({ baseURL: `${started.url}/v1`, apiKey: "unused", maxRetries: 0 });
+    const schema = { type: "object", properties: { city: { enum: ["Oslo", "Lima"] }, days: { type: "integer" } }, required: ["city", "days"], additionalProperties: false };
+    const structured = await client.chat.completions.create({ model: "target", messages, max_tokens: 60, temperature: 0, response_format: { type: "json_schema", json_schema: { name: "w", schema, strict: true } } });
+    assert.equal(structured.choices[0]!.finish_reason, "stop");
+    assertValidJson(schema, structured.choices[0]!.message.content!);
+    const called = await client.chat.completions.create({ model: "target", messages, max_tokens: 120, temperature: 0, tools: [weather], tool_choice: "required", parallel_tool_calls: false });
+    assert.equal(called.choices[0]!.finish_reason, "tool_calls");
+    assertCall(called.choices[0]!.message.tool_calls![0]! as Parameters<typeof assertCall>[0], ["get_weather"]);
   });
 });

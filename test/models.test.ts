@@ -54,7 +54,8 @@ describe("committed models", () => {
   });
 
   // A quarter of the windows (the figures on all 64 equal the manifest's, ~1 min here): a slice's
-  // bits/byte moves with its text by a few hundredths, a wrong model or manifest by more.
+  // bits/byte moves with its text by a few hundredths, a wrong model or manifest by more. On this
+  // slice: gap 0.0142 vs 0.0137, acceptance 0.918 vs 0.917, argmax agreement 0.842 vs 0.842.
   it("bits per byte and acceptance, recomputed on 16 of the manifest's 64 validation windows, agree with the manifest", async () => {
     const target = readLlamaModel(join(MODELS, manifest.target.file));
     const draft = readLlamaModel(join(MODELS, manifest.draft.file));
@@ -69,8 +70,11 @@ describe("committed models", () => {
     const close = (actual: number, expected: number, tolerance: number, name: string) => assert.ok(Math.abs(actual - expected) < tolerance, `${name}: ${actual} on the slice, ${expected} in the manifest`);
     close(figures.targetBitsPerByte, manifest.target.valid_bits_per_byte, 0.1, "target bits/byte");
     close(figures.draftBitsPerByte, manifest.draft.valid_bits_per_byte, 0.1, "draft bits/byte");
-    close(figures.expectedAcceptance, manifest.pair.expected_acceptance, 0.05, "expected acceptance");
-    close(figures.argmaxAgreement, manifest.pair.argmax_agreement, 0.08, "argmax agreement");
+    // The slice's text moves both models' bits/byte alike (by -0.061 each here), so the gap between
+    // them is kept closely: swapped or stale figures for one model change it.
+    close(figures.draftBitsPerByte - figures.targetBitsPerByte, manifest.draft.valid_bits_per_byte - manifest.target.valid_bits_per_byte, 0.003, "draft - target bits/byte");
+    close(figures.expectedAcceptance, manifest.pair.expected_acceptance, 0.01, "expected acceptance");
+    close(figures.argmaxAgreement, manifest.pair.argmax_agreement, 0.01, "argmax agreement");
   });
 
   it("the manifest comparison used to check a forge reproduction flags any changed figure", () => {

@@ -29,6 +29,7 @@ import type { DecodedToken, DecodingStrategy } from "../src/engine/decoding/stra
 import { generateChoice } from "../src/engine/generate.ts";
 import { greedy, type SamplingParams } from "../src/engine/sampling/params.ts";
 import { ServedModel } from "../src/engine/served-model.ts";
+import { calibrationText } from "../src/engine/speculation.ts";
 import type { SequencePool } from "../src/engine/sequence-pool.ts";
 import { loadSpectrPair, type SpectrPair } from "./spectr-pair.ts";
 
@@ -412,3 +413,20 @@ describe("SpecTr engine, cancellation", () => {
   });
 });
 
+describe("the speculation tuner's calibration text", () => {
+  it("is the model's own greedy continuation of a document start, so it differs between models", async () => {
+    const [sequence] = target.pool.take(1);
+    const own = await calibrationText(target, sequence!, 24).finally(() => target.pool.give([sequence!]));
+    const start = target.documentStart();
+    assert.deepEqual(own.slice(0, start.length), start);
+    assert.deepEqual(own.slice(start.length), (await plain(start)).map((decoded) => decoded.token));
+    const other = await ServedModel.load(pair.llama, { id: "draft", path: DRAFT, threads: 1, contextSize: CONTEXT, sequences: 1, batchSize: 512 });
+    try {
+      const [otherSequence] = other.pool.take(1);
+      const its = await calibrationText(other, otherSequence!, 24).finally(() => other.pool.give([otherSequence!]));
+      assert.notDeepEqual(its, own);
+    } finally {
+      await other.dispose();
+    }
+  });
+});

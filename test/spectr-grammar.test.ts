@@ -101,14 +101,10 @@ describe("SpecTr under a grammar, temperature 1: law of the first two tokens", (
   });
 });
 
-/** Tokens the grammar allows next, by node-llama-cpp's own single-token check (not the engine's reads). */
+/** Tokens the grammar allows next, by llama.cpp's own single-token check (not the engine's reads). */
 function allowedTokens(state: GrammarState): Set<number> {
-  const bindings = (target.model as unknown as { _llama: { _bindings: { AddonSampler: { canBeNextTokenForGrammarEvaluationState(state: unknown, token: number): boolean } } } })._llama._bindings;
-  const native = state.forRead();
   const allowed = new Set<number>();
-  for (let token = 0; token < target.vocabularySize; token++) {
-    if (bindings.AddonSampler.canBeNextTokenForGrammarEvaluationState(native, token)) allowed.add(token);
-  }
+  for (let token = 0; token < target.vocabularySize; token++) if (state.allows(token)) allowed.add(token);
   return allowed;
 }
 

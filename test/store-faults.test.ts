@@ -64,8 +64,18 @@ after(async () => {
 });
 
 describe("store faults", () => {
-  it("stopped, then restarted empty: completions work, adapter routes 503 fast, one log line per change, registry republished, versions go on", async () => {
+  it("stopped, then restarted empty: completions work, adapter routes 503 fast, one log line per change, registry republished, versions go on", async (t) => {
     const [a, b] = replicas;
+    // ioredis prints "[ioredis] Unhandled error event" with console.error when a client has no error listener.
+    const printed: string[] = [];
+    const consoleError = console.error;
+    console.error = (...args: unknown[]) => {
+      printed.push(args.map(String).join(" "));
+      consoleError(...args);
+    };
+    t.after(() => {
+      console.error = consoleError;
+    });
     assert.equal((await load(a!.gateway, "shared", "a.gguf")).status, 200);
     assert.ok(await until(async () => (await complete(b!.gateway, "shared")) === 200, 3_000), "the other replica serves the adapter");
 
@@ -103,6 +113,7 @@ describe("store faults", () => {
     const swapped = await load(b!.gateway, "shared", "b.gguf");
     assert.equal(swapped.status, 200);
     assert.equal(((await swapped.json()) as { version: number }).version, 2, "versions never go backwards");
+    assert.deepEqual(printed.filter((line) => line.includes("ioredis")), [], "every ioredis client has an error listener");
   });
 
   it("frozen (SIGSTOP): adapter routes 503 within STORE_TIMEOUT_MS, completions work, loads work again once it thaws", async () => {

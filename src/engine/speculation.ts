@@ -51,7 +51,7 @@ export class Speculation {
     const maxK = Math.max(1, Math.min(options.maxK, target.pool.size));
     const draftPool = await draftPoolFor(target, draft, options);
     const lease = leaseSpectrSequences(target.pool, draftPool, maxK);
-    const { tuner, profile } = await ownText(target, lease.targets[0]!, calibrationTokens)
+    const { tuner, profile } = await calibrationText(target, lease.targets[0]!, calibrationTokens)
       .then((prompt) => createSpeculationTuner({ targets: lease.targets, drafts: lease.drafts, prompt, maxK, maxL: options.maxL }))
       .finally(() => lease.release())
       .catch(async (error: unknown) => {
@@ -102,7 +102,7 @@ export class Speculation {
 const calibrationTokens = 24;
 
 /** The model's greedy continuation of a document start (its BOS token, else its EOS as a separator). */
-async function ownText(target: ServedModel, sequence: LlamaContextSequence, length: number): Promise<number[]> {
+export async function calibrationText(target: ServedModel, sequence: LlamaContextSequence, length: number): Promise<number[]> {
   const start = target.documentStart();
   const text = [...start];
   const state = { target: sequence, sampling: greedy, random: createRandom(0), logprobs: null, history: [] as number[] };

@@ -1,6 +1,6 @@
 /**
  * A grammar's evaluation state for one choice, on node-llama-cpp's internals (pinned to 3.22.1;
- * test/grammar-engine.test.ts checks what is relied on here).
+ * test/spectr-grammar.test.ts checks what is relied on here, against llama.cpp's own token check).
  *
  * Why internals: node-llama-cpp's native sampler ACCEPTS the token it selects into the grammar
  * state it was configured with, on every `sampleToken` call (AddonContext.cpp, after the draw).
@@ -11,7 +11,14 @@
 import { LlamaGrammarEvaluationState, type LlamaGrammar, type LlamaModel, type Token } from "node-llama-cpp";
 
 interface StateInternals {
-  _llama: { _bindings: { AddonSampler: { acceptGrammarEvaluationStateToken(state: unknown, token: number): void } } };
+  _llama: {
+    _bindings: {
+      AddonSampler: {
+        acceptGrammarEvaluationStateToken(state: unknown, token: number): void;
+        canBeNextTokenForGrammarEvaluationState(state: unknown, token: number): boolean;
+      };
+    };
+  };
   _state: unknown;
 }
 
@@ -47,6 +54,12 @@ export class GrammarState {
     const next = this.fork();
     for (const token of tokens) next.advance(token);
     return next;
+  }
+
+  /** Whether the grammar allows `token` next, by llama.cpp's own single-token check (independent of the engine's masked reads). */
+  allows(token: number): boolean {
+    const internals = this.state as unknown as StateInternals;
+    return internals._llama._bindings.AddonSampler.canBeNextTokenForGrammarEvaluationState(internals._state, token);
   }
 
   /** A native state for one read (the read's own sampler advances it, so it is a fresh copy). */
