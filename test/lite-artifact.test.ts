@@ -10,7 +10,7 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import { decodeLiteArtifact, encodeLiteArtifact } from "../kernels/lite/artifact.ts";
-import { fileSha256 } from "../kernels/lite/transformer-encoder.ts";
+import { fileSha256 } from "../kernels/file-sha256.ts";
 import { loadConfig } from "../src/config/config.ts";
 
 interface Manifest {

@@ -10,7 +10,7 @@
  * skips stage A and grows the target from the draft already in FORGE_OUT: since stage B
  * always starts from the draft as written (F16), the result is the same as a full run.
  */
-import { createHash } from "node:crypto";
+import { fileSha256 } from "../file-sha256.ts";
 import { mkdirSync, readFileSync, writeFileSync, renameSync } from "node:fs";
 import { join } from "node:path";
 import { loadCorpus } from "../corpus.ts";
@@ -50,10 +50,6 @@ const GROWN_LAYER_LEARNING_RATE_SCALE = 10;
 const VALIDATION_WINDOWS = 64;
 
 const log = (message: string): void => console.log(`[forge ${new Date().toISOString()}] ${message}`);
-
-function sha256(path: string): string {
-  return createHash("sha256").update(readFileSync(path)).digest("hex");
-}
 
 function progress(stage: string, steps: number): TrainOptions["onStep"] {
   let started = Date.now();
@@ -146,8 +142,8 @@ async function main(): Promise<void> {
       wall_time_seconds: Number(stageARecord.wall_time_seconds ?? 0) + Math.round((Date.now() - stageBStarted) / 1000),
     },
     files: {
-      "target.gguf": { sha256: sha256(targetPath) },
-      "draft.gguf": { sha256: sha256(draftPath) },
+      "target.gguf": { sha256: fileSha256(targetPath) },
+      "draft.gguf": { sha256: fileSha256(draftPath) },
     },
   };
   writeFileSync(`${manifestPath}.tmp`, JSON.stringify(manifest, null, 2) + "\n");

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { fileSha256 } from "../file-sha256.ts";
 import { initBackend, tf } from "../tfjs/backend.ts";
 import { loadVocabulary, type VocabularyTokenizer } from "../tokenizer/llama-tokenizer.ts";
 import type { LlamaConfig } from "../transformer/config.ts";
@@ -98,11 +98,6 @@ export class TransformerEncoder implements TokenEncoder {
     if (mode === "pooled") return poolTokens(this.encode(text, Math.min(maxTokens, POOLED_READ * length)), length);
     return this.encode(text, Math.min(maxTokens, length));
   }
-}
-
-/** The sha256 of a file, hex. */
-export function fileSha256(path: string): string {
-  return createHash("sha256").update(readFileSync(path)).digest("hex");
 }
 
 /** Loads the GGUF a spec names (refusing one whose sha256 differs: the scorers were trained on its vectors). */

@@ -5,7 +5,8 @@ import type { TextExample } from "./inverse-cloze.ts";
 import { initialLiteParameters, LiteScorer, type LiteShape } from "./scorer.ts";
 import type { TokenMatrix } from "./token-matrix.ts";
 import { evaluate, type RankingExample } from "./train.ts";
-import { fileSha256, TransformerEncoder } from "./transformer-encoder.ts";
+import { fileSha256 } from "../file-sha256.ts";
+import { TransformerEncoder } from "./transformer-encoder.ts";
 
 /** Training passages whose mean hidden state centres the vectors. */
 const CENTER_PASSAGES = 64;
